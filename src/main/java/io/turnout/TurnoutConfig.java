@@ -1,0 +1,168 @@
+package io.turnout;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/** Everything Turnout reads from configuration, under the {@code turnout.} prefix. */
+@ConfigMapping(prefix = "turnout")
+public interface TurnoutConfig {
+
+    /** Named PostgreSQL databases that domains point their stores at. */
+    Map<String, DatabaseConfig> databases();
+
+    /** The embedded PostgreSQL server used when no database has a URL. */
+    EmbeddedConfig embedded();
+
+    /** The domains Turnout serves, by name. */
+    Map<String, DomainConfig> domains();
+
+    /** Where stage flags come from. */
+    FlagsConfig flags();
+
+    /** Limits of the data API. */
+    ApiConfig api();
+
+    /** The outbox relay that completes second writes across databases. */
+    OutboxConfig outbox();
+
+    interface DatabaseConfig {
+        /** {@code postgresql://host:port/database}; when no database has one, Turnout runs embedded. */
+        Optional<String> url();
+
+        /** User name, when not given in the URL. */
+        Optional<String> username();
+
+        /** Password, when not given in the URL. */
+        Optional<String> password();
+
+        /** Connections in this database's pool. */
+        @WithDefault("16")
+        int poolSize();
+    }
+
+    interface EmbeddedConfig {
+        /** Directory holding the embedded server's data; kept across restarts. */
+        @WithDefault(".turnout/pgdata")
+        Path dataDirectory();
+
+        /** Port of the embedded server; 0 picks a free one. */
+        @WithDefault("54329")
+        int port();
+
+        /** Fill the demo tables with this many rows per domain the first time they are created. */
+        @WithDefault("10000")
+        int demoRows();
+    }
+
+    interface DomainConfig {
+        /** The API field that identifies a record. */
+        String key();
+
+        /** Unleash flag whose variant names the stage; defaults to {@code turnout.<domain>.stage}. */
+        Optional<String> flag();
+
+        /** API fields by name. */
+        Map<String, FieldConfig> fields();
+
+        /** The store the domain is leaving. */
+        StoreConfig legacy();
+
+        /** The store the domain is moving to. */
+        @WithName("new")
+        StoreConfig target();
+
+        /** Share of reads compared against the other store in {@code shadow} and {@code live}, 0 to 1. */
+        @WithDefault("0.1")
+        double shadowSampleRate();
+    }
+
+    interface FieldConfig {
+        /** One of string, integer, boolean, timestamp, uuid. */
+        String type();
+
+        /** Whether create and replace must carry the field. */
+        @WithDefault("false")
+        boolean required();
+
+        /** Longest accepted string, in characters. */
+        Optional<Integer> maxLength();
+    }
+
+    interface StoreConfig {
+        /** Name of a database under {@code turnout.databases}. */
+        String database();
+
+        /** Table name, optionally schema-qualified. */
+        String table();
+
+        /** Field to column, where the column is named differently from the field. */
+        Map<String, String> columns();
+
+        /**
+         * Field to read-only SQL expression over the table's columns, for fields this store does not
+         * hold (a constant, or a value derived from other columns). Such fields are not written here.
+         */
+        Map<String, String> expressions();
+    }
+
+    interface FlagsConfig {
+        /** Unleash API URL, e.g. {@code http://unleash:4242/api}; without one the flag file is used. */
+        Optional<String> unleashUrl();
+
+        /** Unleash client API token. */
+        Optional<String> unleashToken();
+
+        /** How often the Unleash client polls the server. */
+        @WithDefault("5s")
+        Duration unleashPollInterval();
+
+        /** The offline flag file, in Unleash's client features format. */
+        @WithDefault("flags/turnout-flags.json")
+        Path file();
+
+        /** How often the stage of each domain is re-evaluated from the client's current flags. */
+        @WithDefault("500ms")
+        Duration refreshInterval();
+
+        /** Unleash application name. */
+        @WithDefault("turnout")
+        String appName();
+    }
+
+    interface ApiConfig {
+        /** Largest accepted request body, in bytes. */
+        @WithDefault("65536")
+        int maxBodyBytes();
+
+        /** Page size when a list gives no limit. */
+        @WithDefault("50")
+        int defaultLimit();
+
+        /** Largest page a list may ask for. */
+        @WithDefault("1000")
+        int maxLimit();
+    }
+
+    interface OutboxConfig {
+        /** First retry delay of a failed second write; doubles per attempt. */
+        @WithDefault("500ms")
+        Duration initialBackoff();
+
+        /** Longest delay between retries. */
+        @WithDefault("30s")
+        Duration maxBackoff();
+
+        /** How often the relay looks for due keys. */
+        @WithDefault("1s")
+        Duration relayInterval();
+
+        /** Keys taken per relay pass and database. */
+        @WithDefault("200")
+        int batchSize();
+    }
+}

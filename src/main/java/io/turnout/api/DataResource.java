@@ -1,0 +1,209 @@
+package io.turnout.api;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.turnout.TurnoutConfig;
+import io.turnout.domain.Domain;
+import io.turnout.domain.Domains;
+import io.turnout.domain.Field;
+import io.turnout.domain.Record;
+import io.turnout.routing.DataRouter;
+import io.turnout.routing.DataRouter.Served;
+import io.turnout.store.Query;
+import io.turnout.store.StoreException;
+import io.vertx.core.Future;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.PATCH;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
+import java.net.URI;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+
+/** The data API applications call instead of their database. See docs/applications.md. */
+@Path("/data")
+public class DataResource {
+    private static final int RETRY_AFTER_SECONDS = 5;
+
+    private final Domains domains;
+    private final DataRouter router;
+    private final ObjectMapper json;
+    private final Requests requests;
+    private final MeterRegistry registry;
+
+    public DataResource(Domains domains, DataRouter router, ObjectMapper json, TurnoutConfig config, MeterRegistry registry) {
+        this.domains = domains;
+        this.router = router;
+        this.json = json;
+        this.registry = registry;
+        this.requests = new Requests(json, config.api().maxBodyBytes(), config.api().defaultLimit(), config.api().maxLimit());
+    }
+
+    @GET
+    public Response catalogue() {
+        ObjectNode body = json.createObjectNode();
+        ArrayNode list = body.putArray("domains");
+        for (Domain d : domains.all()) {
+            ObjectNode node = list.addObject();
+            node.put("name", d.name());
+            node.put("key", d.key().name());
+            node.put("stage", router.stage(d).label());
+            node.put("flag", d.flag());
+            ArrayNode fields = node.putArray("fields");
+            for (Field f : d.fields()) {
+                ObjectNode fn = fields.addObject().put("name", f.name()).put("type", f.type().lower()).put("required", f.required());
+                if (f.maxLength() != null) fn.put("maxLength", f.maxLength());
+            }
+        }
+        return Response.ok(body.toString(), MediaType.APPLICATION_JSON).build();
+    }
+
+    @GET
+    @Path("/{domain}/{id}")
+    public CompletionStage<Response> get(@PathParam("domain") String name, @PathParam("id") String id) {
+        return handle(name, "get", d -> router.get(d, requests.key(d, id)).map(s -> s.value() == null
+                ? notFound(d, id, s)
+                : ok(Response.ok(), s, record(d, s.value()))));
+    }
+
+    @GET
+    @Path("/{domain}")
+    public CompletionStage<Response> list(@PathParam("domain") String name, @Context UriInfo uri) {
+        return handle(name, "list", d -> {
+            Query query = requests.query(d, uri.getQueryParameters());
+            return router.list(d, query).map(s -> {
+            ObjectNode body = json.createObjectNode();
+            ArrayNode items = body.putArray("items");
+            s.value().forEach(r -> items.add(record(d, r)));
+            if (s.value().size() == query.limit()) {
+                body.put("next", d.keyText(s.value().get(s.value().size() - 1).get(d.key().name())));
+            } else {
+                body.putNull("next");
+            }
+            return ok(Response.ok(), s, body);
+            });
+        });
+    }
+
+    @POST
+    @Path("/{domain}")
+    public CompletionStage<Response> create(@PathParam("domain") String name, byte[] body) {
+        return handle(name, "create", d -> router.create(d, requests.body(d, body, Requests.Mode.CREATE, null)).map(s -> {
+            String key = d.keyText(s.value().get(d.key().name()));
+            return ok(Response.created(URI.create("/data/" + d.name() + "/" + key)), s, record(d, s.value()));
+        }));
+    }
+
+    @PUT
+    @Path("/{domain}/{id}")
+    public CompletionStage<Response> replace(@PathParam("domain") String name, @PathParam("id") String id, byte[] body) {
+        return handle(name, "replace", d -> {
+            Object key = requests.key(d, id);
+            return router.update(d, key, requests.body(d, body, Requests.Mode.REPLACE, key), true)
+                    .map(s -> s.value() == null ? notFound(d, id, s) : ok(Response.ok(), s, record(d, s.value())));
+        });
+    }
+
+    @PATCH
+    @Path("/{domain}/{id}")
+    public CompletionStage<Response> patch(@PathParam("domain") String name, @PathParam("id") String id, byte[] body) {
+        return handle(name, "patch", d -> {
+            Object key = requests.key(d, id);
+            return router.update(d, key, requests.body(d, body, Requests.Mode.PATCH, key), false)
+                    .map(s -> s.value() == null ? notFound(d, id, s) : ok(Response.ok(), s, record(d, s.value())));
+        });
+    }
+
+    @DELETE
+    @Path("/{domain}/{id}")
+    public CompletionStage<Response> delete(@PathParam("domain") String name, @PathParam("id") String id) {
+        return handle(name, "delete", d -> router.delete(d, requests.key(d, id)).map(s -> s.value()
+                ? ok(Response.noContent(), s, null)
+                : notFound(d, id, s)));
+    }
+
+    /** Runs one request: finds the domain, turns every failure into a problem, and times the request. */
+    private CompletionStage<Response> handle(String name, String operation, Function<Domain, Future<Response>> work) {
+        long start = System.nanoTime();
+        Domain domain = domains.find(name).orElse(null);
+        Future<Response> result;
+        if (domain == null) {
+            result = Future.succeededFuture(Problems.response(ApiException.notFound("There is no domain '" + name + "'; GET /data lists them")));
+        } else {
+            try {
+                result = work.apply(domain).recover(e -> Future.succeededFuture(failure(domain, e)));
+            } catch (RuntimeException e) {
+                result = Future.succeededFuture(failure(domain, e));
+            }
+        }
+        return result.onSuccess(r -> Timer.builder("turnout_requests")
+                .description("Data API requests by domain, operation, serving store and outcome")
+                .tag("domain", domain == null ? "unknown" : domain.name())
+                .tag("operation", operation)
+                .tag("origin", String.valueOf(r.getHeaderString(Problems.ORIGIN)).replace("null", "none"))
+                .tag("outcome", outcome(r.getStatus()))
+                .publishPercentileHistogram()
+                .register(registry)
+                .record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS))
+                .toCompletionStage();
+    }
+
+    private Response failure(Domain domain, Throwable e) {
+        if (e instanceof ApiException api) return Problems.response(api.servedBy(api.origin, api.stage == null ? router.stage(domain) : api.stage));
+        if (e instanceof StoreException se) {
+            var stage = router.stage(domain);
+            String store = se.side().label() + " store of domain " + domain.name();
+            switch (se.kind()) {
+                case CONFLICT:
+                    return Problems.response(new ApiException(409, "conflict", "Conflict",
+                            "The request conflicts with a record the " + store + " holds (duplicate key or broken reference)",
+                            null, se.side(), stage, null));
+                case REJECTED:
+                    String field = domain.store(se.side()).fieldOfColumn(se.column()).orElse(null);
+                    return Problems.response(new ApiException(400, "rejected-by-store", "Rejected by store",
+                            "The " + store + " rejected a value" + (field == null ? "" : " of field '" + field + "'"),
+                            field, se.side(), stage, null));
+                default:
+                    return Problems.response(new ApiException(503, "store-unavailable", "Store unavailable",
+                            "The " + store + " could not serve the request; retry later", null, se.side(), stage, RETRY_AFTER_SECONDS));
+            }
+        }
+        return new Problems().unexpected(e);
+    }
+
+    private Response notFound(Domain d, String id, Served<?> s) {
+        return Problems.response(ApiException.notFound("Domain " + d.name() + " has no record with key " + id).servedBy(s.origin(), s.stage()));
+    }
+
+    private static Response ok(Response.ResponseBuilder r, Served<?> s, ObjectNode body) {
+        Problems.headers(r, s.origin(), s.stage());
+        if (body != null) r.entity(body.toString()).type(MediaType.APPLICATION_JSON);
+        return r.build();
+    }
+
+    private ObjectNode record(Domain d, Record r) {
+        ObjectNode node = json.createObjectNode();
+        for (Field f : d.fields()) {
+            node.set(f.name(), f.type().toJson(r.get(f.name())));
+        }
+        return node;
+    }
+
+    private static String outcome(int status) {
+        if (status < 400) return "success";
+        if (status == 404) return "not_found";
+        if (status == 409) return "conflict";
+        if (status == 503) return "unavailable";
+        return status < 500 ? "client_error" : "error";
+    }
+}

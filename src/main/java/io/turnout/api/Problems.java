@@ -1,0 +1,61 @@
+package io.turnout.api;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.turnout.domain.Side;
+import io.turnout.routing.Stage;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.Response;
+import java.util.UUID;
+import org.jboss.logging.Logger;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+/**
+ * Turns every failure into an {@code application/problem+json} response. Unexpected errors are
+ * logged with an id that the response repeats, and nothing of their text reaches the client.
+ */
+public class Problems {
+    static final String PROBLEM_JSON = "application/problem+json";
+    static final String ORIGIN = "X-Turnout-Origin";
+    static final String STAGE = "X-Turnout-Stage";
+    private static final Logger LOG = Logger.getLogger(Problems.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @ServerExceptionMapper
+    public Response api(ApiException e) {
+        return response(e);
+    }
+
+    @ServerExceptionMapper
+    public Response web(WebApplicationException e) {
+        int status = e.getResponse().getStatus();
+        String title = e.getResponse().getStatusInfo().getReasonPhrase();
+        return response(new ApiException(status, "http-" + status, title, title, null, null, null, null));
+    }
+
+    @ServerExceptionMapper
+    public Response unexpected(Throwable e) {
+        String id = UUID.randomUUID().toString();
+        LOG.errorf(e, "Unexpected failure, problem id %s", id);
+        return response(new ApiException(500, "internal", "Internal error",
+                "Turnout failed to handle the request; the server log has the details under id " + id, null, null, null, null));
+    }
+
+    static Response response(ApiException e) {
+        ObjectNode body = JSON.createObjectNode();
+        body.put("type", "urn:turnout:problem:" + e.slug);
+        body.put("title", e.title);
+        body.put("status", e.status);
+        body.put("detail", e.getMessage());
+        if (e.field != null) body.put("field", e.field);
+        Response.ResponseBuilder r = Response.status(e.status).type(PROBLEM_JSON).entity(body.toString());
+        headers(r, e.origin, e.stage);
+        if (e.retryAfterSeconds != null) r.header("Retry-After", e.retryAfterSeconds);
+        return r.build();
+    }
+
+    static void headers(Response.ResponseBuilder r, Side origin, Stage stage) {
+        if (origin != null) r.header(ORIGIN, origin.label());
+        if (stage != null) r.header(STAGE, stage.label());
+    }
+}

@@ -1,0 +1,67 @@
+package io.turnout.api;
+
+import io.smallrye.health.api.AsyncHealthCheck;
+import io.smallrye.mutiny.Uni;
+import io.turnout.db.Database;
+import io.turnout.db.Databases;
+import io.turnout.domain.Domain;
+import io.turnout.domain.Domains;
+import io.turnout.routing.DataRouter;
+import io.turnout.routing.Stage;
+import io.vertx.core.Future;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
+import org.eclipse.microprofile.health.Readiness;
+
+/**
+ * Ready when every database that some domain reads from or writes first to, at its current stage,
+ * answers. A database that only takes second writes does not take Turnout out of rotation: the
+ * outbox covers it, and its state shows in the check's data.
+ */
+@Readiness
+public class ReadinessCheck implements AsyncHealthCheck {
+    private final Databases databases;
+    private final Domains domains;
+    private final DataRouter router;
+
+    public ReadinessCheck(Databases databases, Domains domains, DataRouter router) {
+        this.databases = databases;
+        this.domains = domains;
+        this.router = router;
+    }
+
+    @Override
+    public Uni<HealthCheckResponse> call() {
+        Set<String> needed = new HashSet<>();
+        for (Domain d : domains.all()) {
+            Stage stage = router.stage(d);
+            needed.add(d.store(stage.reads()).database().name());
+            needed.add(d.store(stage.authoritative()).database().name());
+        }
+        List<Future<String>> pings = new ArrayList<>();
+        for (Database db : databases.all()) {
+            pings.add(db.pool().query("SELECT 1").execute()
+                    .map("up")
+                    .otherwise(e -> "down: " + e.getClass().getSimpleName()));
+        }
+        return Uni.createFrom().completionStage(Future.join(pings).toCompletionStage())
+                .ifNoItem().after(Duration.ofSeconds(5)).fail()
+                .map(all -> {
+                    HealthCheckResponseBuilder b = HealthCheckResponse.named("databases").up();
+                    int i = 0;
+                    for (Database db : databases.all()) {
+                        String state = pings.get(i++).result();
+                        b.withData(db.name(), state);
+                        if (!"up".equals(state) && needed.contains(db.name())) b.down();
+                    }
+                    return b.build();
+                })
+                .onFailure().recoverWithItem(e -> HealthCheckResponse.named("databases").down()
+                        .withData("error", "databases did not answer within 5s").build());
+    }
+}

@@ -1,0 +1,155 @@
+package io.turnout.db;
+
+import io.turnout.TurnoutConfig;
+import io.turnout.TurnoutConfig.DatabaseConfig;
+import io.vertx.core.Vertx;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import jakarta.annotation.PreDestroy;
+import jakarta.inject.Singleton;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * The databases that domains name, each with a pool. When none of them has a URL, Turnout starts
+ * embedded PostgreSQL and creates each database there, with the demo tables on first start.
+ */
+@Singleton
+public class Databases {
+    private static final Logger LOG = Logger.getLogger(Databases.class);
+    private static final Duration SETUP_TIMEOUT = Duration.ofMinutes(2);
+
+    private final Map<String, Database> byName = new LinkedHashMap<>();
+    private final EmbeddedServer embedded;
+
+    public Databases(TurnoutConfig config, Vertx vertx) {
+        Map<String, DatabaseConfig> configured = config.databases();
+        if (configured.isEmpty()) {
+            throw new IllegalStateException("No databases are declared under turnout.databases");
+        }
+        boolean anyUrl = configured.values().stream().anyMatch(d -> d.url().isPresent());
+        if (anyUrl) {
+            configured.forEach((name, db) -> {
+                if (db.url().isEmpty()) {
+                    throw new IllegalStateException("Database '" + name + "' has no url, while others do: "
+                            + "give every database a url (TURNOUT_DATABASES_" + name.toUpperCase() + "_URL), or none to run embedded");
+                }
+            });
+            embedded = null;
+        } else {
+            embedded = EmbeddedServer.start(config.embedded().dataDirectory(), config.embedded().port());
+        }
+        for (Map.Entry<String, DatabaseConfig> e : configured.entrySet()) {
+            String name = e.getKey();
+            if (!name.matches("[a-z][a-z0-9_]{0,62}")) {
+                throw new IllegalStateException("Database name '" + name + "' must be lower-case letters, digits and _");
+            }
+            PgConnectOptions options = embedded == null ? external(e.getValue()) : embeddedOptions(name);
+            Map<String, String> props = new HashMap<>(options.getProperties());
+            props.put("TimeZone", "UTC");
+            props.put("application_name", "turnout");
+            options.setProperties(props).setCachePreparedStatements(true).setPipeliningLimit(256);
+            Pool pool = PgBuilder.pool()
+                    .with(new PoolOptions().setName("turnout-" + name).setMaxSize(e.getValue().poolSize()).setMaxWaitQueueSize(10_000))
+                    .connectingTo(options)
+                    .using(vertx)
+                    .build();
+            byName.put(name, new Database(name, pool));
+        }
+        for (Database db : byName.values()) {
+            run(db, "db/control.sql", Map.of());
+            if (embedded != null) {
+                run(db, "db/demo/" + db.name() + ".sql",
+                        Map.of(":demo_rows", Integer.toString(config.embedded().demoRows())));
+            }
+        }
+    }
+
+    private static PgConnectOptions external(DatabaseConfig db) {
+        PgConnectOptions options = PgConnectOptions.fromUri(db.url().orElseThrow());
+        db.username().ifPresent(options::setUser);
+        db.password().ifPresent(options::setPassword);
+        return options;
+    }
+
+    private PgConnectOptions embeddedOptions(String name) {
+        createEmbeddedDatabase(name);
+        return new PgConnectOptions().setHost("localhost").setPort(embedded.port())
+                .setDatabase(name).setUser("postgres");
+    }
+
+    private void createEmbeddedDatabase(String name) {
+        try (var c = java.sql.DriverManager.getConnection(
+                "jdbc:postgresql://localhost:" + embedded.port() + "/postgres", "postgres", "")) {
+            try (var st = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
+                st.setString(1, name);
+                if (st.executeQuery().next()) return;
+            }
+            try (var st = c.createStatement()) {
+                // name is validated against [a-z][a-z0-9_]* above
+                st.execute("CREATE DATABASE \"" + name + "\"");
+                LOG.infof("Created embedded database %s", name);
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("Could not create embedded database " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Runs a bundled SQL script, if there is one, as one simple-protocol batch. */
+    private static void run(Database db, String resource, Map<String, String> substitutions) {
+        String sql;
+        try (InputStream in = Databases.class.getClassLoader().getResourceAsStream(resource)) {
+            if (in == null) return;
+            sql = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("Could not read " + resource, e);
+        }
+        for (Map.Entry<String, String> s : substitutions.entrySet()) {
+            sql = sql.replace(s.getKey(), s.getValue());
+        }
+        try {
+            db.pool().query(sql).execute().toCompletionStage().toCompletableFuture()
+                    .get(SETUP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        } catch (Exception e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            throw new IllegalStateException("Setting up database '" + db.name() + "' with " + resource
+                    + " failed: " + cause.getMessage(), cause);
+        }
+    }
+
+    public Optional<Database> find(String name) {
+        return Optional.ofNullable(byName.get(name));
+    }
+
+    public Collection<Database> all() {
+        return byName.values();
+    }
+
+    /** Port of the embedded server, when Turnout runs one. */
+    public Optional<Integer> embeddedPort() {
+        return embedded == null ? Optional.empty() : Optional.of(embedded.port());
+    }
+
+    @PreDestroy
+    void close() {
+        byName.values().forEach(d -> d.pool().close());
+        if (embedded != null) {
+            try {
+                embedded.close();
+            } catch (IOException e) {
+                LOG.warn("Embedded PostgreSQL did not stop cleanly", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+package io.turnout.domain;
+
+import io.turnout.TurnoutConfig;
+import io.turnout.TurnoutConfig.DomainConfig;
+import io.turnout.TurnoutConfig.FieldConfig;
+import io.turnout.TurnoutConfig.StoreConfig;
+import io.turnout.db.Database;
+import io.turnout.db.Databases;
+import io.turnout.store.TableStore;
+import io.vertx.pgclient.PgException;
+import jakarta.inject.Singleton;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.jboss.logging.Logger;
+
+/**
+ * The domains from configuration, validated. Every problem found is reported at once, each naming
+ * its domain, and stops start-up: a proxy with a wrong mapping would copy wrong data.
+ */
+@Singleton
+public class Domains {
+    private static final Logger LOG = Logger.getLogger(Domains.class);
+    private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_]{0,62}");
+    private static final Pattern TABLE = Pattern.compile("([a-z_][a-z0-9_]{0,62}\\.)?[a-z_][a-z0-9_]{0,62}");
+    private static final Pattern UNSAFE_EXPRESSION = Pattern.compile(";|--|/\\*|\\$");
+
+    private final Map<String, Domain> byName = new LinkedHashMap<>();
+
+    public Domains(TurnoutConfig config, Databases databases) {
+        List<String> problems = new ArrayList<>();
+        config.domains().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
+            List<String> own = new ArrayList<>();
+            Domain d = build(e.getKey(), e.getValue(), databases, own);
+            own.forEach(p -> problems.add("domain '" + e.getKey() + "': " + p));
+            if (d != null && own.isEmpty()) byName.put(d.name(), d);
+        });
+        if (problems.isEmpty()) {
+            byName.values().forEach(d -> probe(d, problems));
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalStateException("Invalid domain configuration:\n  - " + String.join("\n  - ", problems));
+        }
+        LOG.infof("Serving domains %s", byName.keySet());
+    }
+
+    private static Domain build(String name, DomainConfig cfg, Databases databases, List<String> problems) {
+        if (!NAME.matcher(name).matches()) {
+            problems.add("name must be lower-case letters, digits and _, starting with a letter");
+            return null;
+        }
+        List<Field> fields = new ArrayList<>();
+        cfg.fields().forEach((fname, fc) -> {
+            Field f = field(fname, fc, problems);
+            if (f != null) fields.add(f);
+        });
+        if (fields.isEmpty()) {
+            problems.add("declares no fields");
+            return null;
+        }
+        Optional<Field> key = fields.stream().filter(f -> f.name().equals(cfg.key())).findFirst();
+        if (key.isEmpty()) {
+            problems.add("key '" + cfg.key() + "' is not a declared field");
+            return null;
+        }
+        fields.sort(Comparator.comparing((Field f) -> !f.name().equals(cfg.key())).thenComparing(Field::name));
+        if (cfg.shadowSampleRate() < 0 || cfg.shadowSampleRate() > 1) {
+            problems.add("shadow-sample-rate must be between 0 and 1");
+        }
+        TableStore legacy = store(Side.LEGACY, cfg.legacy(), fields, key.get(), databases, problems);
+        TableStore target = store(Side.NEW, cfg.target(), fields, key.get(), databases, problems);
+        if (legacy == null || target == null) return null;
+        String flag = cfg.flag().orElse("turnout." + name + ".stage");
+        return new Domain(name, flag, key.get(), List.copyOf(fields), legacy, target, cfg.shadowSampleRate());
+    }
+
+    private static Field field(String name, FieldConfig fc, List<String> problems) {
+        if (!NAME.matcher(name).matches()) {
+            problems.add("field '" + name + "': name must be lower-case letters, digits and _");
+            return null;
+        }
+        FieldType type;
+        try {
+            type = FieldType.of(fc.type());
+        } catch (IllegalArgumentException e) {
+            problems.add("field '" + name + "': unknown type '" + fc.type() + "' (string, integer, boolean, timestamp, uuid)");
+            return null;
+        }
+        if (fc.maxLength().isPresent() && (type != FieldType.STRING || fc.maxLength().get() < 1)) {
+            problems.add("field '" + name + "': max-length applies to string fields and must be at least 1");
+        }
+        return new Field(name, type, fc.required(), fc.maxLength().orElse(null));
+    }
+
+    private static TableStore store(Side side, StoreConfig cfg, List<Field> fields, Field key, Databases databases,
+            List<String> problems) {
+        String where = side.label() + " store";
+        int before = problems.size();
+        Optional<Database> db = databases.find(cfg.database());
+        if (db.isEmpty()) problems.add(where + ": database '" + cfg.database() + "' is not declared under turnout.databases");
+        if (!TABLE.matcher(cfg.table()).matches()) problems.add(where + ": table '" + cfg.table() + "' is not a plain identifier");
+        for (String f : cfg.columns().keySet()) {
+            if (fields.stream().noneMatch(x -> x.name().equals(f))) problems.add(where + ": columns names unknown field '" + f + "'");
+        }
+        for (String f : cfg.expressions().keySet()) {
+            if (fields.stream().noneMatch(x -> x.name().equals(f))) problems.add(where + ": expressions names unknown field '" + f + "'");
+            if (cfg.columns().containsKey(f)) problems.add(where + ": field '" + f + "' has both a column and an expression");
+        }
+        List<TableStore.Mapping> mappings = new ArrayList<>();
+        for (Field f : fields) {
+            String expression = cfg.expressions().get(f.name());
+            if (expression != null) {
+                if (expression.isBlank() || UNSAFE_EXPRESSION.matcher(expression).find()) {
+                    problems.add(where + ": expression of field '" + f.name() + "' must be one SQL expression without ; comments or $ parameters");
+                }
+                if (f == key) problems.add(where + ": key field '" + f.name() + "' must be a column, not an expression");
+                mappings.add(new TableStore.Mapping(f, null, expression));
+            } else {
+                String column = cfg.columns().getOrDefault(f.name(), f.name());
+                if (!NAME.matcher(column).matches() && !column.matches("[a-z_][a-z0-9_]{0,62}")) {
+                    problems.add(where + ": column '" + column + "' of field '" + f.name() + "' is not a plain identifier");
+                }
+                mappings.add(new TableStore.Mapping(f, column, null));
+            }
+        }
+        if (problems.size() > before) return null;
+        return new TableStore(side, db.get(), cfg.table(), mappings, key.name());
+    }
+
+    /** Reads zero rows through each store's mapping, so a missing table or column stops start-up. */
+    private static void probe(Domain d, List<String> problems) {
+        for (Side side : Side.values()) {
+            TableStore store = (TableStore) d.store(side);
+            try {
+                store.database().pool().query(store.probeSql()).execute()
+                        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                Throwable cause = e.getCause() == null ? e : e.getCause();
+                String reason = cause instanceof PgException pg ? pg.getErrorMessage() : cause.toString();
+                problems.add("domain '" + d.name() + "': " + side.label() + " store does not match its database '"
+                        + store.database().name() + "': " + reason);
+            }
+        }
+    }
+
+    public Optional<Domain> find(String name) {
+        return Optional.ofNullable(byName.get(name));
+    }
+
+    public Collection<Domain> all() {
+        return byName.values();
+    }
+}

@@ -1,0 +1,44 @@
+package io.turnout.domain;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A record in API shape: field name to a value of the field's {@link FieldType}. Both stores map to
+ * and from this shape, so live traffic, the outbox relay and comparisons share one mapping.
+ */
+public final class Record {
+    private final Map<String, Object> values;
+
+    public Record(Map<String, Object> values) {
+        this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
+    }
+
+    public Object get(String field) {
+        return values.get(field);
+    }
+
+    public boolean has(String field) {
+        return values.containsKey(field);
+    }
+
+    public Map<String, Object> values() {
+        return values;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Record r && r.values.equals(values);
+    }
+
+    @Override
+    public int hashCode() {
+        return values.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return values.toString();
+    }
+}

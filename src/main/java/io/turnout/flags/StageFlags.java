@@ -1,0 +1,136 @@
+package io.turnout.flags;
+
+import io.getunleash.DefaultUnleash;
+import io.getunleash.Unleash;
+import io.getunleash.UnleashContext;
+import io.getunleash.util.UnleashConfig;
+import io.getunleash.variant.Variant;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.Startup;
+import io.turnout.TurnoutConfig;
+import io.turnout.TurnoutConfig.FlagsConfig;
+import io.turnout.domain.Domain;
+import io.turnout.domain.Domains;
+import io.turnout.routing.Stage;
+import jakarta.annotation.PreDestroy;
+import jakarta.inject.Singleton;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * The stage each domain is in, from one Unleash flag per domain whose variant names the stage.
+ * A missing or disabled flag, or a variant that names no stage, means {@code legacy}. Without an
+ * Unleash URL the flag file (Unleash's client features format) is the source, reloaded when it
+ * changes (see {@link FlagFile}); with one, the Unleash client polls the server. Both paths evaluate flags with the same
+ * Unleash client, so a flag behaves the same offline and online.
+ */
+@Startup
+@Singleton
+public class StageFlags {
+    private static final Logger LOG = Logger.getLogger(StageFlags.class);
+
+    private final FlagsConfig config;
+    private final Domains domains;
+    private final Map<String, Stage> stages = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "turnout-flags");
+        t.setDaemon(true);
+        return t;
+    });
+    private final UnleashContext context;
+    private final Unleash unleash;
+
+    public StageFlags(TurnoutConfig turnout, Domains domains, MeterRegistry registry) {
+        this.config = turnout.flags();
+        this.domains = domains;
+        this.context = UnleashContext.builder().appName(config.appName()).userId(config.appName()).build();
+        for (Domain d : domains.all()) {
+            stages.put(d.name(), Stage.LEGACY);
+            Gauge.builder("turnout_stage", () -> stage(d.name()).ordinal())
+                    .description("Stage applied to the domain: 0 legacy, 1 dual_write, 2 shadow, 3 live, 4 rampdown, 5 complete, 6 retired")
+                    .tag("domain", d.name())
+                    .register(registry);
+        }
+        UnleashConfig.Builder b = UnleashConfig.builder()
+                .appName(config.appName())
+                .instanceId(config.appName() + "-" + ProcessHandle.current().pid())
+                .backupFile(backupFile().toString());
+        if (config.unleashUrl().isPresent()) {
+            b.unleashAPI(config.unleashUrl().get())
+                    .fetchTogglesInterval(Math.max(1, config.unleashPollInterval().toSeconds()))
+                    .synchronousFetchOnInitialisation(false);
+            config.unleashToken().ifPresent(b::apiKey);
+            LOG.infof("Stage flags from Unleash at %s", config.unleashUrl().get());
+        } else {
+            FlagFile file = new FlagFile(config.file());
+            b.unleashAPI("http://localhost/offline")
+                    .unleashFeatureFetcherFactory(c -> file)
+                    .fetchTogglesInterval(1)
+                    .synchronousFetchOnInitialisation(true)
+                    .disableMetrics();
+            LOG.infof("Stage flags from file %s (no Unleash URL configured)", config.file().toAbsolutePath());
+        }
+        unleash = new DefaultUnleash(b.build());
+        refresh();
+        long every = Math.max(100, config.refreshInterval().toMillis());
+        timer.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /** The stage applied to a domain right now. */
+    public Stage stage(String domain) {
+        return stages.getOrDefault(domain, Stage.LEGACY);
+    }
+
+    private void tick() {
+        try {
+            refresh();
+        } catch (RuntimeException e) {
+            LOG.warn("Stage flag refresh failed; stages stay as they were", e);
+        }
+    }
+
+    private void refresh() {
+        for (Domain d : domains.all()) {
+            Stage next = evaluate(unleash, d);
+            Stage before = stages.put(d.name(), next);
+            if (before != next) {
+                LOG.infof("Domain %s: stage %s -> %s (flag %s)", d.name(), before.label(), next.label(), d.flag());
+            }
+        }
+    }
+
+    private Stage evaluate(Unleash client, Domain d) {
+        Variant v = client.getVariant(d.flag(), context);
+        if (v == null || !v.isEnabled()) return Stage.LEGACY;
+        Optional<Stage> stage = Stage.ofLabel(v.getName());
+        if (stage.isEmpty() && stage(d.name()) != Stage.LEGACY) {
+            LOG.warnf("Domain %s: flag %s has variant '%s', which names no stage; applying legacy", d.name(), d.flag(), v.getName());
+        }
+        return stage.orElse(Stage.LEGACY);
+    }
+
+    private static Path backupFile() {
+        try {
+            Path dir = Files.createTempDirectory("turnout-unleash");
+            dir.toFile().deleteOnExit();
+            return dir.resolve("backup.json");
+        } catch (IOException e) {
+            throw new IllegalStateException("No temporary directory for the Unleash client", e);
+        }
+    }
+
+    @PreDestroy
+    void close() {
+        timer.shutdownNow();
+        unleash.shutdown();
+    }
+}

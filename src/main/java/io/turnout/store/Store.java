@@ -1,0 +1,47 @@
+package io.turnout.store;
+
+import io.turnout.db.Database;
+import io.turnout.domain.Record;
+import io.turnout.domain.Side;
+import io.vertx.core.Future;
+import io.vertx.sqlclient.SqlClient;
+import java.util.List;
+
+/**
+ * One of a domain's two stores. Every method takes the connection to run on, so a caller can put
+ * the writes of several stores of one database into a single transaction. Records come and go in
+ * API shape; a store maps them to its own tables.
+ */
+public interface Store {
+
+    Side side();
+
+    /** The database the store lives in. */
+    Database database();
+
+    /** The record with this key, or null. */
+    Future<Record> get(SqlClient client, Object key);
+
+    /** Records matching the query, in key order. */
+    Future<List<Record>> list(SqlClient client, Query query);
+
+    /** Inserts a new record; fails with a unique violation when the key exists. */
+    Future<Record> insert(SqlClient client, Record values);
+
+    /**
+     * Updates an existing record and returns its new state, or null when there is none. With
+     * {@code replace}, fields the values omit go back to their defaults.
+     */
+    Future<Record> update(SqlClient client, Object key, Record values, boolean replace);
+
+    /** Deletes a record; true when one was there. */
+    Future<Boolean> delete(SqlClient client, Object key);
+
+    /** The API field stored in a column of this store, for naming fields in errors. */
+    default java.util.Optional<String> fieldOfColumn(String column) {
+        return java.util.Optional.empty();
+    }
+
+    /** Makes the store hold exactly this record (insert or overwrite): how a second write mirrors the first. */
+    Future<Void> put(SqlClient client, Record record);
+}

@@ -1,0 +1,242 @@
+package io.turnout.store;
+
+import io.turnout.db.Database;
+import io.turnout.domain.Field;
+import io.turnout.domain.Record;
+import io.turnout.domain.Side;
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import java.lang.reflect.Array;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.StringJoiner;
+
+/**
+ * A store that is one PostgreSQL table: each API field is a column (possibly renamed) or a
+ * read-only SQL expression over the row. Parameters and read values are cast to the field's type,
+ * so columns may be narrower or differently typed than the API (int4 for an integer field,
+ * timestamp for a timestamptz one). Identifiers come from validated configuration only; values
+ * always travel as parameters.
+ */
+public final class TableStore implements Store {
+
+    /** Where one field lives in the table. */
+    public record Mapping(Field field, String column, String expression) {
+        boolean writable() {
+            return column != null;
+        }
+
+        String readSql() {
+            return (column != null ? quote(column) : "(" + expression + ")") + "::" + field.type().sqlType();
+        }
+    }
+
+    private final Side side;
+    private final Database database;
+    private final String table;
+    private final List<Mapping> mappings;
+    private final Mapping key;
+    private final String selectList;
+    private final String getSql;
+    private final String deleteSql;
+    private final String putSql;
+    private final List<Mapping> putOrder;
+
+    public TableStore(Side side, Database database, String table, List<Mapping> mappings, String keyField) {
+        this.side = side;
+        this.database = database;
+        this.table = quoteQualified(table);
+        this.mappings = List.copyOf(mappings);
+        this.key = mappings.stream().filter(m -> m.field().name().equals(keyField)).findFirst().orElseThrow();
+        StringJoiner select = new StringJoiner(", ");
+        for (Mapping m : mappings) {
+            select.add(m.readSql() + " AS " + quote(m.field().name()));
+        }
+        this.selectList = select.toString();
+        String keyParam = "$1::" + key.field().type().sqlType();
+        this.getSql = "SELECT " + selectList + " FROM " + this.table + " WHERE " + quote(key.column()) + " = " + keyParam;
+        this.deleteSql = "DELETE FROM " + this.table + " WHERE " + quote(key.column()) + " = " + keyParam;
+        this.putOrder = mappings.stream().filter(Mapping::writable).toList();
+        StringJoiner cols = new StringJoiner(", ");
+        StringJoiner params = new StringJoiner(", ");
+        StringJoiner updates = new StringJoiner(", ");
+        for (int i = 0; i < putOrder.size(); i++) {
+            Mapping m = putOrder.get(i);
+            cols.add(quote(m.column()));
+            params.add("$" + (i + 1) + "::" + m.field().type().sqlType());
+            if (m != key) updates.add(quote(m.column()) + " = EXCLUDED." + quote(m.column()));
+        }
+        this.putSql = "INSERT INTO " + this.table + " (" + cols + ") VALUES (" + params + ") ON CONFLICT ("
+                + quote(key.column()) + ") DO " + (updates.length() == 0 ? "NOTHING" : "UPDATE SET " + updates);
+    }
+
+    @Override
+    public Side side() {
+        return side;
+    }
+
+    @Override
+    public Database database() {
+        return database;
+    }
+
+    /** Fields this store holds as columns; the others it derives and does not store. */
+    public List<Mapping> mappings() {
+        return mappings;
+    }
+
+    /** SQL text naming the table, for probes at start-up. */
+    public String probeSql() {
+        return "SELECT " + selectList + " FROM " + table + " LIMIT 0";
+    }
+
+    @Override
+    public Future<Record> get(SqlClient client, Object key) {
+        return client.preparedQuery(getSql).execute(Tuple.of(key)).map(this::first);
+    }
+
+    @Override
+    public Future<List<Record>> list(SqlClient client, Query query) {
+        StringBuilder sql = new StringBuilder("SELECT ").append(selectList).append(" FROM ").append(table);
+        List<Object> params = new ArrayList<>();
+        StringJoiner where = new StringJoiner(" AND ", " WHERE ", "").setEmptyValue("");
+        for (Filter f : query.filters()) {
+            Mapping m = mapping(f.field().name());
+            String target = m.column() != null ? quote(m.column()) : "(" + m.expression() + ")";
+            String type = f.field().type().sqlType();
+            if (f.op() == Filter.Op.IN) {
+                params.add(array(f));
+                where.add(target + " = ANY($" + params.size() + "::" + type + "[])");
+            } else {
+                params.add(f.value());
+                where.add(target + " " + f.op().sql + " $" + params.size() + "::" + type);
+            }
+        }
+        if (query.after() != null) {
+            params.add(query.after());
+            where.add(quote(key.column()) + " > $" + params.size() + "::" + key.field().type().sqlType());
+        }
+        sql.append(where).append(" ORDER BY ").append(quote(key.column()));
+        params.add(query.limit());
+        sql.append(" LIMIT $").append(params.size());
+        return client.preparedQuery(sql.toString()).execute(Tuple.from(params)).map(this::all);
+    }
+
+    @Override
+    public Future<Record> insert(SqlClient client, Record values) {
+        List<Mapping> given = mappings.stream().filter(m -> m.writable() && values.has(m.field().name())).toList();
+        String sql;
+        if (given.isEmpty()) {
+            sql = "INSERT INTO " + table + " DEFAULT VALUES RETURNING " + selectList;
+        } else {
+            StringJoiner cols = new StringJoiner(", ");
+            StringJoiner params = new StringJoiner(", ");
+            for (int i = 0; i < given.size(); i++) {
+                cols.add(quote(given.get(i).column()));
+                params.add("$" + (i + 1) + "::" + given.get(i).field().type().sqlType());
+            }
+            sql = "INSERT INTO " + table + " (" + cols + ") VALUES (" + params + ") RETURNING " + selectList;
+        }
+        return client.preparedQuery(sql).execute(tuple(given, values)).map(this::first);
+    }
+
+    @Override
+    public Future<Record> update(SqlClient client, Object keyValue, Record values, boolean replace) {
+        List<Object> params = new ArrayList<>();
+        params.add(keyValue);
+        StringJoiner sets = new StringJoiner(", ");
+        for (Mapping m : mappings) {
+            if (!m.writable() || m == key) continue;
+            if (values.has(m.field().name())) {
+                params.add(values.get(m.field().name()));
+                sets.add(quote(m.column()) + " = $" + params.size() + "::" + m.field().type().sqlType());
+            } else if (replace) {
+                sets.add(quote(m.column()) + " = DEFAULT");
+            }
+        }
+        if (sets.length() == 0) {
+            return get(client, keyValue);
+        }
+        String sql = "UPDATE " + table + " SET " + sets + " WHERE " + quote(key.column()) + " = $1::"
+                + key.field().type().sqlType() + " RETURNING " + selectList;
+        return client.preparedQuery(sql).execute(Tuple.from(params)).map(this::first);
+    }
+
+    @Override
+    public Future<Boolean> delete(SqlClient client, Object keyValue) {
+        return client.preparedQuery(deleteSql).execute(Tuple.of(keyValue)).map(rows -> rows.rowCount() > 0);
+    }
+
+    @Override
+    public Future<Void> put(SqlClient client, Record record) {
+        return client.preparedQuery(putSql).execute(tuple(putOrder, record)).mapEmpty();
+    }
+
+    @Override
+    public java.util.Optional<String> fieldOfColumn(String column) {
+        return mappings.stream().filter(m -> column != null && column.equals(m.column())).map(m -> m.field().name()).findFirst();
+    }
+
+    private Mapping mapping(String field) {
+        for (Mapping m : mappings) {
+            if (m.field().name().equals(field)) return m;
+        }
+        throw new IllegalArgumentException(field);
+    }
+
+    private static Tuple tuple(List<Mapping> order, Record values) {
+        Tuple t = Tuple.tuple();
+        for (Mapping m : order) {
+            t.addValue(values.get(m.field().name()));
+        }
+        return t;
+    }
+
+    private static Object array(Filter f) {
+        Class<?> type = f.values().stream().filter(v -> v != null).findFirst().map(Object::getClass).orElse(Object.class);
+        Object array = Array.newInstance(type, f.values().size());
+        for (int i = 0; i < f.values().size(); i++) {
+            Array.set(array, i, f.values().get(i));
+        }
+        return array;
+    }
+
+    private Record first(RowSet<Row> rows) {
+        var it = rows.iterator();
+        return it.hasNext() ? toRecord(it.next()) : null;
+    }
+
+    private List<Record> all(RowSet<Row> rows) {
+        List<Record> out = new ArrayList<>(rows.size());
+        for (Row row : rows) {
+            out.add(toRecord(row));
+        }
+        return out;
+    }
+
+    private Record toRecord(Row row) {
+        Map<String, Object> values = new LinkedHashMap<>();
+        for (int i = 0; i < mappings.size(); i++) {
+            Field f = mappings.get(i).field();
+            values.put(f.name(), f.type().read(row, i));
+        }
+        return new Record(values);
+    }
+
+    static String quote(String identifier) {
+        return '"' + identifier + '"';
+    }
+
+    private static String quoteQualified(String table) {
+        StringJoiner j = new StringJoiner(".");
+        for (String part : table.split("\\.")) {
+            j.add(quote(part));
+        }
+        return j.toString();
+    }
+}

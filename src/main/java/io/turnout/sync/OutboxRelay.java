@@ -1,0 +1,147 @@
+package io.turnout.sync;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.turnout.TurnoutConfig;
+import io.turnout.db.Database;
+import io.turnout.db.Databases;
+import io.turnout.domain.Domain;
+import io.turnout.domain.Domains;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jboss.logging.Logger;
+
+/**
+ * Retries second writes that did not happen inline: takes due outbox entries from every database,
+ * mirrors each key from its source store, and backs off exponentially on failure, for as long as
+ * it takes. Also publishes outbox depth and oldest age per domain.
+ */
+@Singleton
+public class OutboxRelay {
+    private static final Logger LOG = Logger.getLogger(OutboxRelay.class);
+
+    private final Databases databases;
+    private final Domains domains;
+    private final Outbox outbox;
+    private final Mirror mirror;
+    private final Vertx vertx;
+    private final int batchSize;
+    private final long intervalMillis;
+    private final Map<String, Outbox.Depth> depth = new ConcurrentHashMap<>();
+    private final AtomicBoolean running = new AtomicBoolean();
+    private volatile long timerId = -1;
+
+    public OutboxRelay(TurnoutConfig config, Databases databases, Domains domains, Outbox outbox, Mirror mirror,
+            Vertx vertx, MeterRegistry registry) {
+        this.databases = databases;
+        this.domains = domains;
+        this.outbox = outbox;
+        this.mirror = mirror;
+        this.vertx = vertx;
+        this.batchSize = config.outbox().batchSize();
+        this.intervalMillis = Math.max(50, config.outbox().relayInterval().toMillis());
+        for (Domain d : domains.all()) {
+            Gauge.builder("turnout_outbox_depth", () -> depthOf(d.name()).count())
+                    .description("Keys waiting for their second write")
+                    .tag("domain", d.name()).register(registry);
+            Gauge.builder("turnout_outbox_oldest_age_seconds", () -> depthOf(d.name()).oldestAgeSeconds())
+                    .description("Age of the oldest key waiting for its second write")
+                    .tag("domain", d.name()).register(registry);
+        }
+    }
+
+    void start(@Observes StartupEvent event) {
+        timerId = vertx.setPeriodic(intervalMillis, id -> pass());
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        if (timerId >= 0) vertx.cancelTimer(timerId);
+    }
+
+    public Outbox.Depth depthOf(String domain) {
+        return depth.getOrDefault(domain, new Outbox.Depth(0, 0));
+    }
+
+    /** One relay pass over every database; passes never overlap. Completes when the pass is done. */
+    public Future<Void> pass() {
+        if (!running.compareAndSet(false, true)) return Future.succeededFuture();
+        List<Future<Void>> work = new ArrayList<>();
+        for (Database db : databases.all()) {
+            work.add(relay(db));
+        }
+        return Future.join(work)
+                .transform(ar -> refreshDepth())
+                .onComplete(ar -> running.set(false))
+                .mapEmpty();
+    }
+
+    private Future<Void> relay(Database db) {
+        return outbox.due(db, batchSize).compose(entries -> {
+            Future<Void> chain = Future.succeededFuture();
+            for (Outbox.Entry e : entries) {
+                chain = chain.compose(v -> relayOne(db, e));
+            }
+            return chain;
+        }).recover(e -> {
+            LOG.warnf("Outbox relay could not read database %s: %s", db.name(), e.getMessage());
+            return Future.succeededFuture();
+        });
+    }
+
+    private Future<Void> relayOne(Database db, Outbox.Entry entry) {
+        Domain domain = domains.find(entry.domain()).orElse(null);
+        if (domain == null) {
+            LOG.warnf("Outbox entry %d names unknown domain %s; left in place", entry.id(), entry.domain());
+            return Future.succeededFuture();
+        }
+        Object key;
+        try {
+            key = domain.key().type().fromText(entry.key());
+        } catch (IllegalArgumentException e) {
+            return outbox.failed(db, entry.id(), entry.attempts(), "key does not parse: " + e.getMessage());
+        }
+        return mirror.sync(domain, key, entry.source(), entry.target())
+                .compose(v -> outbox.done(db, entry.id()))
+                .onSuccess(v -> {
+                    if (entry.attempts() > 0) {
+                        LOG.infof("Domain %s: key %s mirrored to the %s store after %d retries",
+                                domain.name(), entry.key(), entry.target().label(), entry.attempts());
+                    }
+                })
+                .recover(e -> {
+                    LOG.debugf("Domain %s: key %s still not mirrored to the %s store (attempt %d): %s",
+                            domain.name(), entry.key(), entry.target().label(), entry.attempts() + 1, e.getMessage());
+                    return outbox.failed(db, entry.id(), entry.attempts(), e.getClass().getSimpleName() + ": " + e.getMessage())
+                            .otherwiseEmpty();
+                });
+    }
+
+    private Future<Void> refreshDepth() {
+        List<Future<Map<String, Outbox.Depth>>> all = new ArrayList<>();
+        for (Database db : databases.all()) {
+            all.add(outbox.depth(db));
+        }
+        return Future.join(all).transform(ar -> {
+            Map<String, Outbox.Depth> merged = new HashMap<>();
+            for (Future<Map<String, Outbox.Depth>> f : all) {
+                if (f.failed()) return Future.succeededFuture();
+                f.result().forEach((domain, d) -> merged.merge(domain, d,
+                        (a, b) -> new Outbox.Depth(a.count() + b.count(), Math.max(a.oldestAgeSeconds(), b.oldestAgeSeconds()))));
+            }
+            for (Domain d : domains.all()) {
+                depth.put(d.name(), merged.getOrDefault(d.name(), new Outbox.Depth(0, 0)));
+            }
+            return Future.succeededFuture();
+        });
+    }
+}

@@ -1,0 +1,14 @@
+-- Turnout's own tables, created in every database it serves. Idempotent.
+CREATE TABLE IF NOT EXISTS turnout_outbox (
+    id              bigserial PRIMARY KEY,
+    domain          text        NOT NULL,
+    record_key      text        NOT NULL,
+    source          text        NOT NULL CHECK (source IN ('legacy', 'new')),
+    target          text        NOT NULL CHECK (target IN ('legacy', 'new')),
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    attempts        integer     NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    last_error      text
+);
+CREATE INDEX IF NOT EXISTS turnout_outbox_due ON turnout_outbox (next_attempt_at);
+CREATE INDEX IF NOT EXISTS turnout_outbox_domain ON turnout_outbox (domain, created_at);

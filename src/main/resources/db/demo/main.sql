@@ -1,0 +1,68 @@
+-- Demo schema of the embedded default, database "main". Runs at every start; creates and fills
+-- tables only the first time.
+
+-- Seed 000: user_connections (legacy) -> company_connections (new), both in this database.
+CREATE TABLE IF NOT EXISTS user_connections (
+    id                bigserial PRIMARY KEY,
+    user_id           bigint      NOT NULL,
+    connected_user_id bigint      NOT NULL,
+    status            varchar(20) NOT NULL DEFAULT 'pending',
+    created_at        timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS idx_user_connections_user ON user_connections (user_id);
+
+-- The new table draws keys from a range far above the legacy one, so records created while the
+-- new store is authoritative never collide with keys the legacy sequence hands out after a rollback.
+CREATE SEQUENCE IF NOT EXISTS company_connections_id_seq START WITH 10000000000;
+CREATE TABLE IF NOT EXISTS company_connections (
+    id              bigint      PRIMARY KEY DEFAULT nextval('company_connections_id_seq'),
+    company_id      bigint,
+    user_id         bigint      NOT NULL,
+    peer_user_id    bigint      NOT NULL,
+    status          varchar(20) NOT NULL DEFAULT 'pending',
+    connection_type varchar(20) NOT NULL DEFAULT 'direct',
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS idx_company_connections_user ON company_connections (user_id);
+
+INSERT INTO user_connections (user_id, connected_user_id, status, created_at)
+SELECT 1 + (g % 997), 1 + ((g * 31) % 1009),
+       (ARRAY['pending', 'accepted', 'blocked'])[1 + g % 3],
+       timestamptz '2024-01-01 00:00:00+00' + g * interval '17 minutes'
+FROM generate_series(1, :demo_rows) AS g
+WHERE NOT EXISTS (SELECT 1 FROM user_connections);
+
+-- Seed 001, legacy side: direct_messages. The new "messages" table lives in database "messages".
+CREATE TABLE IF NOT EXISTS direct_messages (
+    id                  bigserial PRIMARY KEY,
+    sender_id           integer   NOT NULL,
+    receiver_id         integer   NOT NULL,
+    body                text      NOT NULL,
+    is_read             boolean   NOT NULL DEFAULT false,
+    read_at             timestamp,
+    deleted_by_sender   boolean   NOT NULL DEFAULT false,
+    deleted_by_receiver boolean   NOT NULL DEFAULT false,
+    parent_message_id   bigint    REFERENCES direct_messages (id) ON DELETE SET NULL,
+    attachment_url      varchar(500),
+    attachment_name     varchar(255),
+    created_at          timestamp NOT NULL DEFAULT now(),
+    updated_at          timestamp NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS idx_direct_messages_pair ON direct_messages (sender_id, receiver_id);
+CREATE INDEX IF NOT EXISTS idx_direct_messages_unread ON direct_messages (receiver_id, is_read);
+
+INSERT INTO direct_messages (sender_id, receiver_id, body, is_read, read_at, deleted_by_sender,
+                             deleted_by_receiver, parent_message_id, attachment_url, attachment_name,
+                             created_at, updated_at)
+SELECT 1 + (g % 499), 1 + ((g * 7) % 503),
+       'demo message ' || g,
+       g % 4 <> 0,
+       CASE WHEN g % 4 <> 0 THEN timestamp '2024-01-01 00:05:00' + g * interval '3 minutes' END,
+       g % 50 = 0, g % 70 = 0,
+       CASE WHEN g > 10 AND g % 5 = 0 THEN g - 3 END,
+       CASE WHEN g % 20 = 0 THEN 'https://files.example.com/' || g || '.pdf' END,
+       CASE WHEN g % 20 = 0 THEN 'file-' || g || '.pdf' END,
+       timestamp '2024-01-01 00:00:00' + g * interval '3 minutes',
+       timestamp '2024-01-01 00:00:00' + g * interval '3 minutes'
+FROM generate_series(1, :demo_rows) AS g
+WHERE NOT EXISTS (SELECT 1 FROM direct_messages);
