@@ -1,0 +1,48 @@
+package io.turnout.support;
+
+import io.turnout.db.Databases;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** Plain SQL against a store's database, to check rows behind Turnout's back. */
+public final class Sql {
+    private final Databases databases;
+
+    public Sql(Databases databases) {
+        this.databases = databases;
+    }
+
+    public List<Map<String, Object>> rows(String database, String sql, Object... params) {
+        try {
+            var rows = databases.find(database).orElseThrow().pool().preparedQuery(sql).execute(Tuple.from(params))
+                    .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            List<Map<String, Object>> out = new ArrayList<>();
+            for (Row r : rows) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                for (int i = 0; i < r.size(); i++) m.put(r.getColumnName(i), r.getValue(i));
+                out.add(m);
+            }
+            return out;
+        } catch (Exception e) {
+            throw new IllegalStateException(sql + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Map<String, Object> row(String database, String sql, Object... params) {
+        List<Map<String, Object>> rows = rows(database, sql, params);
+        return rows.isEmpty() ? null : rows.get(0);
+    }
+
+    public long count(String database, String sql, Object... params) {
+        return ((Number) rows(database, sql, params).get(0).values().iterator().next()).longValue();
+    }
+
+    public void exec(String database, String sql) {
+        rows(database, sql);
+    }
+}
