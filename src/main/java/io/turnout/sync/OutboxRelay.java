@@ -38,6 +38,7 @@ public class OutboxRelay {
     private final int batchSize;
     private final long intervalMillis;
     private final Map<String, Outbox.Depth> depth = new ConcurrentHashMap<>();
+    private final Map<String, Map<String, Outbox.Depth>> depthByDatabase = new ConcurrentHashMap<>();
     private final AtomicBoolean running = new AtomicBoolean();
     private volatile long timerId = -1;
 
@@ -126,18 +127,16 @@ public class OutboxRelay {
                 });
     }
 
+    /** Re-counts each database's outbox; a database that does not answer keeps its last counts. */
     private Future<Void> refreshDepth() {
-        List<Future<Map<String, Outbox.Depth>>> all = new ArrayList<>();
+        List<Future<Void>> all = new ArrayList<>();
         for (Database db : databases.all()) {
-            all.add(outbox.depth(db));
+            all.add(outbox.depth(db).onSuccess(counts -> depthByDatabase.put(db.name(), counts)).mapEmpty());
         }
         return Future.join(all).transform(ar -> {
             Map<String, Outbox.Depth> merged = new HashMap<>();
-            for (Future<Map<String, Outbox.Depth>> f : all) {
-                if (f.failed()) return Future.succeededFuture();
-                f.result().forEach((domain, d) -> merged.merge(domain, d,
-                        (a, b) -> new Outbox.Depth(a.count() + b.count(), Math.max(a.oldestAgeSeconds(), b.oldestAgeSeconds()))));
-            }
+            depthByDatabase.values().forEach(counts -> counts.forEach((domain, d) -> merged.merge(domain, d,
+                    (a, b) -> new Outbox.Depth(a.count() + b.count(), Math.max(a.oldestAgeSeconds(), b.oldestAgeSeconds())))));
             for (Domain d : domains.all()) {
                 depth.put(d.name(), merged.getOrDefault(d.name(), new Outbox.Depth(0, 0)));
             }

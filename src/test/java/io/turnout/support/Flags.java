@@ -24,7 +24,7 @@ public final class Flags {
 
     /** Sets a domain's stage in the flag file and waits until Turnout applies it. */
     public static void stage(String domain, Stage stage) {
-        variant(domain, stage.label(), true);
+        if (!stage.label().equals(CURRENT.get(domain))) variant(domain, stage.label(), true);
         awaitStage(domain, stage);
     }
 
