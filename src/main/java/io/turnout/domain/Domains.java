@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 import org.jboss.logging.Logger;
 
@@ -29,18 +30,14 @@ public class Domains {
     private static final Logger LOG = Logger.getLogger(Domains.class);
     private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_]{0,62}");
     private static final Pattern TABLE = Pattern.compile("([a-z_][a-z0-9_]{0,62}\\.)?[a-z_][a-z0-9_]{0,62}");
+    private static final Pattern COLUMN = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
     private static final Pattern UNSAFE_EXPRESSION = Pattern.compile(";|--|/\\*|\\$");
 
     private final Map<String, Domain> byName = new LinkedHashMap<>();
 
     public Domains(TurnoutConfig config, Databases databases) {
         List<String> problems = new ArrayList<>();
-        config.domains().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
-            List<String> own = new ArrayList<>();
-            Domain d = build(e.getKey(), e.getValue(), databases, own);
-            own.forEach(p -> problems.add("domain '" + e.getKey() + "': " + p));
-            if (d != null && own.isEmpty()) byName.put(d.name(), d);
-        });
+        byName.putAll(build(config, databases::find, problems));
         if (problems.isEmpty()) {
             byName.values().forEach(d -> probe(d, problems));
         }
@@ -50,7 +47,20 @@ public class Domains {
         LOG.infof("Serving domains %s", byName.keySet());
     }
 
-    private static Domain build(String name, DomainConfig cfg, Databases databases, List<String> problems) {
+    /** Builds every domain that is valid and adds a line per problem, each naming its domain. */
+    static Map<String, Domain> build(TurnoutConfig config, Function<String, Optional<Database>> databases, List<String> problems) {
+        Map<String, Domain> out = new LinkedHashMap<>();
+        if (config.domains().isEmpty()) problems.add("no domains are declared under turnout.domains");
+        config.domains().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
+            List<String> own = new ArrayList<>();
+            Domain d = build(e.getKey(), e.getValue(), databases, own);
+            own.forEach(p -> problems.add("domain '" + e.getKey() + "': " + p));
+            if (d != null && own.isEmpty()) out.put(d.name(), d);
+        });
+        return out;
+    }
+
+    private static Domain build(String name, DomainConfig cfg, Function<String, Optional<Database>> databases, List<String> problems) {
         if (!NAME.matcher(name).matches()) {
             problems.add("name must be lower-case letters, digits and _, starting with a letter");
             return null;
@@ -73,8 +83,9 @@ public class Domains {
         if (cfg.shadowSampleRate() < 0 || cfg.shadowSampleRate() > 1) {
             problems.add("shadow-sample-rate must be between 0 and 1");
         }
-        TableStore legacy = store(Side.LEGACY, cfg.legacy(), fields, key.get(), databases, problems);
-        TableStore target = store(Side.NEW, cfg.target(), fields, key.get(), databases, problems);
+        TableStore legacy = store(Side.LEGACY, cfg.legacy(), cfg.fields().keySet(), fields, key.get(), databases, problems);
+        TableStore target = store(Side.NEW, cfg.target(), cfg.fields().keySet(), fields, key.get(), databases, problems);
+        if (fields.size() < cfg.fields().size()) return null;
         if (legacy == null || target == null) return null;
         String flag = cfg.flag().orElse("turnout." + name + ".stage");
         return new Domain(name, flag, key.get(), List.copyOf(fields), legacy, target, cfg.shadowSampleRate());
@@ -98,18 +109,18 @@ public class Domains {
         return new Field(name, type, fc.required(), fc.maxLength().orElse(null));
     }
 
-    private static TableStore store(Side side, StoreConfig cfg, List<Field> fields, Field key, Databases databases,
-            List<String> problems) {
+    private static TableStore store(Side side, StoreConfig cfg, java.util.Set<String> declared, List<Field> fields, Field key,
+            Function<String, Optional<Database>> databases, List<String> problems) {
         String where = side.label() + " store";
         int before = problems.size();
-        Optional<Database> db = databases.find(cfg.database());
+        Optional<Database> db = databases.apply(cfg.database());
         if (db.isEmpty()) problems.add(where + ": database '" + cfg.database() + "' is not declared under turnout.databases");
         if (!TABLE.matcher(cfg.table()).matches()) problems.add(where + ": table '" + cfg.table() + "' is not a plain identifier");
         for (String f : cfg.columns().keySet()) {
-            if (fields.stream().noneMatch(x -> x.name().equals(f))) problems.add(where + ": columns names unknown field '" + f + "'");
+            if (!declared.contains(f)) problems.add(where + ": columns names unknown field '" + f + "'");
         }
         for (String f : cfg.expressions().keySet()) {
-            if (fields.stream().noneMatch(x -> x.name().equals(f))) problems.add(where + ": expressions names unknown field '" + f + "'");
+            if (!declared.contains(f)) problems.add(where + ": expressions names unknown field '" + f + "'");
             if (cfg.columns().containsKey(f)) problems.add(where + ": field '" + f + "' has both a column and an expression");
         }
         List<TableStore.Mapping> mappings = new ArrayList<>();
@@ -123,7 +134,7 @@ public class Domains {
                 mappings.add(new TableStore.Mapping(f, null, expression));
             } else {
                 String column = cfg.columns().getOrDefault(f.name(), f.name());
-                if (!NAME.matcher(column).matches() && !column.matches("[a-z_][a-z0-9_]{0,62}")) {
+                if (!COLUMN.matcher(column).matches()) {
                     problems.add(where + ": column '" + column + "' of field '" + f.name() + "' is not a plain identifier");
                 }
                 mappings.add(new TableStore.Mapping(f, column, null));

@@ -1,0 +1,89 @@
+package io.turnout.domain;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.smallrye.config.SmallRyeConfig;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import io.smallrye.config.common.MapBackedConfigSource;
+import io.turnout.TurnoutConfig;
+import io.quarkus.runtime.configuration.DurationConverter;
+import io.turnout.db.Database;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** A bad domain definition is reported with its domain and what is wrong, before anything is served. */
+class DomainValidationTest {
+
+    private static Map<String, String> valid() {
+        Map<String, String> p = new HashMap<>();
+        p.put("turnout.databases.main.url", "postgresql://localhost/x");
+        p.put("turnout.domains.things.key", "id");
+        p.put("turnout.domains.things.fields.id.type", "integer");
+        p.put("turnout.domains.things.fields.name.type", "string");
+        p.put("turnout.domains.things.fields.name.max-length", "10");
+        p.put("turnout.domains.things.legacy.database", "main");
+        p.put("turnout.domains.things.legacy.table", "old_things");
+        p.put("turnout.domains.things.new.database", "main");
+        p.put("turnout.domains.things.new.table", "public.things");
+        p.put("turnout.domains.things.new.columns.name", "title");
+        return p;
+    }
+
+    private static List<String> problems(Map<String, String> properties) {
+        SmallRyeConfig config = new SmallRyeConfigBuilder()
+                .withMapping(TurnoutConfig.class)
+                .withConverter(Duration.class, 100, new DurationConverter())
+                .withSources(new MapBackedConfigSource("test", properties) {})
+                .build();
+        List<String> problems = new ArrayList<>();
+        Map<String, Domain> built = Domains.build(config.getConfigMapping(TurnoutConfig.class),
+                name -> name.equals("main") ? Optional.of(new Database("main", null)) : Optional.empty(), problems);
+        if (problems.isEmpty()) assertThat(built).containsKey("things");
+        return problems;
+    }
+
+    @Test
+    void validDefinitionHasNoProblems() {
+        assertThat(problems(valid())).isEmpty();
+    }
+
+    @Test
+    void eachProblemNamesTheDomainAndWhatIsWrong() {
+        Map<String, String> p = valid();
+        p.put("turnout.domains.things.key", "uuid");
+        assertThat(problems(p)).containsExactly("domain 'things': key 'uuid' is not a declared field");
+
+        p = valid();
+        p.put("turnout.domains.things.fields.name.type", "text");
+        assertThat(problems(p)).singleElement().asString().contains("domain 'things'").contains("unknown type 'text'");
+
+        p = valid();
+        p.put("turnout.domains.things.new.table", "things; DROP TABLE x");
+        assertThat(problems(p)).singleElement().asString().contains("new store").contains("not a plain identifier");
+
+        p = valid();
+        p.put("turnout.domains.things.legacy.columns.name", "Title\"");
+        assertThat(problems(p)).singleElement().asString().contains("legacy store").contains("column 'Title\"'");
+
+        p = valid();
+        p.put("turnout.domains.things.legacy.expressions.name", "'x'; DELETE FROM y");
+        assertThat(problems(p)).singleElement().asString().contains("expression of field 'name'");
+
+        p = valid();
+        p.put("turnout.domains.things.legacy.columns.colour", "colour");
+        assertThat(problems(p)).singleElement().asString().contains("unknown field 'colour'");
+
+        p = valid();
+        p.put("turnout.domains.things.new.database", "elsewhere");
+        assertThat(problems(p)).singleElement().asString().contains("database 'elsewhere' is not declared");
+
+        p = valid();
+        p.put("turnout.domains.things.legacy.expressions.id", "1");
+        assertThat(problems(p)).anySatisfy(s -> assertThat(s).contains("key field 'id' must be a column"));
+    }
+}
