@@ -27,7 +27,10 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
 import java.net.URI;
+import java.util.Map;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /** The data API applications call instead of their database. See docs/applications.md. */
@@ -40,6 +43,7 @@ public class DataResource {
     private final ObjectMapper json;
     private final Requests requests;
     private final MeterRegistry registry;
+    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
     public DataResource(Domains domains, DataRouter router, ObjectMapper json, TurnoutConfig config, MeterRegistry registry) {
         this.domains = domains;
@@ -146,16 +150,22 @@ public class DataResource {
                 result = Future.succeededFuture(failure(domain, e));
             }
         }
-        return result.onSuccess(r -> Timer.builder("turnout_requests")
-                .description("Data API requests by domain, operation, serving store and outcome")
-                .tag("domain", domain == null ? "unknown" : domain.name())
-                .tag("operation", operation)
-                .tag("origin", String.valueOf(r.getHeaderString(Problems.ORIGIN)).replace("null", "none"))
-                .tag("outcome", outcome(r.getStatus()))
-                .publishPercentileHistogram()
-                .register(registry)
-                .record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS))
+        return result.onSuccess(r -> timer(domain == null ? "unknown" : domain.name(), operation,
+                        r.getHeaderString(Problems.ORIGIN), outcome(r.getStatus()))
+                .record(System.nanoTime() - start, TimeUnit.NANOSECONDS))
                 .toCompletionStage();
+    }
+
+    private Timer timer(String domain, String operation, String origin, String outcome) {
+        String o = origin == null ? "none" : origin;
+        return timers.computeIfAbsent(domain + '/' + operation + '/' + o + '/' + outcome, k -> Timer.builder("turnout_requests")
+                .description("Data API requests by domain, operation, serving store and outcome")
+                .tag("domain", domain)
+                .tag("operation", operation)
+                .tag("origin", o)
+                .tag("outcome", outcome)
+                .publishPercentileHistogram()
+                .register(registry));
     }
 
     private Response failure(Domain domain, Throwable e) {

@@ -105,7 +105,8 @@ public class DataRouter {
         Database db = store.database();
         Future<Outcome> done;
         if (stage.mirror().isEmpty()) {
-            done = Tx.run(db, tx -> op.apply(store, tx));
+            // one statement on one store: atomic on its own, no transaction round trips needed
+            done = op.apply(store, db.pool());
         } else if (domain.sameDatabase()) {
             Side second = stage.mirror().get();
             done = Tx.run(db, tx -> op.apply(store, tx)
