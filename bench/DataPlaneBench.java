@@ -58,7 +58,12 @@ public class DataPlaneBench {
                 .using(vertx).build();
 
         List<Result> results = new ArrayList<>();
-        // warm both paths once
+        // warm up both paths, and every write path at each stage, before measuring anything
+        for (String stage : List.of("dual_write", "live", "legacy")) {
+            setStage(stage);
+            closedLoop("warm-up", () -> post("/data/messages", "{\"sender_id\":1,\"recipient_id\":2,\"content\":\"warm-up\"}", null), 3);
+            closedLoop("warm-up", () -> post("/data/connections", "{\"user_id\":1,\"connected_user_id\":2}", null), 3);
+        }
         openLoop("warm-up", () -> get("/data/messages/" + randomLegacyId()), 3);
         openLoop("warm-up", () -> sql(pg, "SELECT * FROM direct_messages WHERE id = $1", Tuple.of(randomLegacyId())), 3);
 

@@ -11,4 +11,3 @@ CREATE TABLE IF NOT EXISTS turnout_outbox (
     last_error      text
 );
 CREATE INDEX IF NOT EXISTS turnout_outbox_due ON turnout_outbox (next_attempt_at);
-CREATE INDEX IF NOT EXISTS turnout_outbox_domain ON turnout_outbox (domain, created_at);

@@ -16,16 +16,23 @@ import java.util.UUID;
  * domain exchange the same Java values whatever their column types.
  */
 public enum FieldType {
-    STRING("text"),
-    INTEGER("int8"),
-    BOOLEAN("bool"),
-    TIMESTAMP("timestamptz"),
-    UUID("uuid");
+    STRING("text", String.class),
+    INTEGER("int8", Long.class),
+    BOOLEAN("bool", Boolean.class),
+    TIMESTAMP("timestamptz", OffsetDateTime.class),
+    UUID("uuid", java.util.UUID.class);
 
     private final String sqlType;
+    private final Class<?> javaType;
 
-    FieldType(String sqlType) {
+    FieldType(String sqlType, Class<?> javaType) {
         this.sqlType = sqlType;
+        this.javaType = javaType;
+    }
+
+    /** The Java class values of this type have. */
+    public Class<?> javaType() {
+        return javaType;
     }
 
     /** The PostgreSQL type parameters and read expressions are cast to. */

@@ -2,15 +2,17 @@ package io.turnout.routing;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.turnout.db.Database;
-import io.turnout.db.Tx;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Record;
 import io.turnout.domain.Side;
 import io.turnout.flags.StageFlags;
+import io.turnout.store.Companion;
+import io.turnout.store.MirrorNote;
+import io.turnout.store.OutboxNote;
 import io.turnout.store.Query;
 import io.turnout.store.Store;
 import io.turnout.store.StoreException;
-import io.turnout.sync.Mirror;
+import io.turnout.sync.MirrorBatcher;
 import io.turnout.sync.Outbox;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.SqlClient;
@@ -19,14 +21,14 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.BiFunction;
 import org.jboss.logging.Logger;
 
 /**
  * Sends each read and write of a domain where its stage says. Writes go to the authoritative store
- * first; only when that commits does the other store follow, in the same transaction when both
- * share a database, or through the outbox when they do not. A failed second write never fails the
- * request: its key stays in the outbox until the relay has mirrored it.
+ * first. When both stores share a database, one statement writes both; when they do not, one
+ * statement writes the first store and its outbox entry, and the second store follows in batches.
+ * A failed second write never fails the request: its key stays in the outbox until the relay has
+ * mirrored it.
  */
 @Singleton
 public class DataRouter {
@@ -44,15 +46,20 @@ public class DataRouter {
         }
     }
 
+    /** A write to run on the authoritative store, with or without an outbox note. */
+    private interface Op {
+        Future<Outcome> apply(Store store, SqlClient client, Companion companion);
+    }
+
     private final StageFlags flags;
     private final Outbox outbox;
-    private final Mirror mirror;
+    private final MirrorBatcher batcher;
     private final ShadowReads shadow;
 
-    public DataRouter(StageFlags flags, Outbox outbox, Mirror mirror, MeterRegistry registry) {
+    public DataRouter(StageFlags flags, Outbox outbox, MirrorBatcher batcher, MeterRegistry registry) {
         this.flags = flags;
         this.outbox = outbox;
-        this.mirror = mirror;
+        this.batcher = batcher;
         this.shadow = new ShadowReads(registry);
     }
 
@@ -80,25 +87,25 @@ public class DataRouter {
     }
 
     public Future<Served<Record>> create(Domain domain, Record values) {
-        return write(domain, (store, tx) -> store.insert(tx, values)
-                .map(r -> new Outcome(r.get(domain.key().name()), r, true, null)))
+        return write(domain, (store, tx, note) -> store.insert(tx, values, note)
+                .map(w -> new Outcome(w.state().get(domain.key().name()), w.state(), true, w.outboxId())))
                 .map(s -> new Served<>(s.value().state(), s.origin(), s.stage()));
     }
 
     /** The record's new state, or a null value when there is no record with that key. */
     public Future<Served<Record>> update(Domain domain, Object key, Record values, boolean replace) {
-        return write(domain, (store, tx) -> store.update(tx, key, values, replace)
-                .map(r -> new Outcome(key, r, r != null, null)))
+        return write(domain, (store, tx, note) -> store.update(tx, key, values, replace, note)
+                .map(w -> new Outcome(key, w.state(), w.changed(), w.outboxId())))
                 .map(s -> new Served<>(s.value().state(), s.origin(), s.stage()));
     }
 
     /** Whether there was a record to delete. */
     public Future<Served<Boolean>> delete(Domain domain, Object key) {
-        return write(domain, (store, tx) -> store.delete(tx, key).map(found -> new Outcome(key, null, found, null)))
+        return write(domain, (store, tx, note) -> store.delete(tx, key, note).map(w -> new Outcome(key, null, w.changed(), w.outboxId())))
                 .map(s -> new Served<>(s.value().changed(), s.origin(), s.stage()));
     }
 
-    private Future<Served<Outcome>> write(Domain domain, BiFunction<Store, SqlClient, Future<Outcome>> op) {
+    private Future<Served<Outcome>> write(Domain domain, Op op) {
         Stage stage = stage(domain);
         Side first = stage.authoritative();
         Store store = domain.store(first);
@@ -106,49 +113,29 @@ public class DataRouter {
         Future<Outcome> done;
         if (stage.mirror().isEmpty()) {
             // one statement on one store: atomic on its own, no transaction round trips needed
-            done = op.apply(store, db.pool());
+            done = op.apply(store, db.pool(), null);
         } else if (domain.sameDatabase()) {
+            // both writes in one statement; if the second store fails it, the key goes to the outbox instead
             Side second = stage.mirror().get();
-            done = Tx.run(db, tx -> op.apply(store, tx)
-                    .compose(out -> out.changed() ? mirrorInTransaction(tx, domain, first, second, out) : Future.succeededFuture(out)));
+            done = op.apply(store, db.pool(), new MirrorNote(domain.name(), domain.store(second)))
+                    .recover(e -> {
+                        LOG.warnf("Domain %s: write to both stores failed (%s); writing the %s store and queueing the key",
+                                domain.name(), describe(e), first.label());
+                        return op.apply(store, db.pool(), new OutboxNote(domain.name(), first, second, outbox.initialBackoff()));
+                    });
         } else {
             Side second = stage.mirror().get();
-            done = Tx.run(db, tx -> op.apply(store, tx)
-                            .compose(out -> out.changed()
-                                    ? outbox.record(tx, domain.name(), domain.keyText(out.key()), first, second, INLINE_GRACE).map(out::withOutbox)
-                                    : Future.succeededFuture(out)))
-                    .compose(out -> out.outboxId() == null ? Future.succeededFuture(out) : mirrorAcross(domain, db, first, second, out));
+            // the write and its outbox entry are one statement: atomic without a transaction block
+            done = op.apply(store, db.pool(), new OutboxNote(domain.name(), first, second, INLINE_GRACE))
+                    .compose(out -> out.outboxId() == null ? Future.succeededFuture(out) : mirrorAcross(domain, first, second, out));
         }
         return done.recover(e -> Future.failedFuture(StoreException.of(first, e)))
                 .map(out -> new Served<>(out, first, stage));
     }
 
-    /** Both stores in one database: mirror in the same transaction, or fall back to the outbox. */
-    private Future<Outcome> mirrorInTransaction(SqlClient tx, Domain domain, Side first, Side second, Outcome out) {
-        return tx.query("SAVEPOINT turnout_mirror").execute()
-                .compose(v -> mirror.applyInTransaction(tx, domain, second, out.key(), out.state()))
-                .compose(v -> tx.query("RELEASE SAVEPOINT turnout_mirror").execute())
-                .map(out)
-                .recover(e -> {
-                    LOG.warnf("Domain %s: %s store write of key %s failed (%s); queued in the outbox",
-                            domain.name(), second.label(), out.key(), describe(e));
-                    return tx.query("ROLLBACK TO SAVEPOINT turnout_mirror").execute()
-                            .compose(v -> outbox.record(tx, domain.name(), domain.keyText(out.key()), first, second, outbox.initialBackoff()))
-                            .map(out::withOutbox);
-                });
-    }
-
     /** Stores in two databases: the authoritative write has committed with its outbox entry; mirror now. */
-    private Future<Outcome> mirrorAcross(Domain domain, Database db, Side first, Side second, Outcome out) {
-        long id = Objects.requireNonNull(out.outboxId());
-        return mirror.sync(domain, out.key(), first, second)
-                .compose(v -> outbox.done(db, id))
-                .map(out)
-                .recover(e -> {
-                    LOG.warnf("Domain %s: %s store write of key %s failed (%s); the outbox relay will retry",
-                            domain.name(), second.label(), out.key(), describe(e));
-                    return outbox.failed(db, id, 0, describe(e)).otherwise((Void) null).map(out);
-                });
+    private Future<Outcome> mirrorAcross(Domain domain, Side first, Side second, Outcome out) {
+        return batcher.submit(domain, out.key(), Objects.requireNonNull(out.outboxId()), first, second).map(out);
     }
 
     static String describe(Throwable e) {

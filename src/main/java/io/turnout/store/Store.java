@@ -22,20 +22,26 @@ public interface Store {
     /** The record with this key, or null. */
     Future<Record> get(SqlClient client, Object key);
 
+    /** The records with these keys that exist, in no particular order. */
+    Future<List<Record>> getAll(SqlClient client, List<Object> keys);
+
     /** Records matching the query, in key order. */
     Future<List<Record>> list(SqlClient client, Query query);
 
-    /** Inserts a new record; fails with a unique violation when the key exists. */
-    Future<Record> insert(SqlClient client, Record values);
+    /**
+     * Inserts a new record; fails with a unique violation when the key exists. A companion, if
+     * given, happens in the same statement (see {@link Companion}).
+     */
+    Future<Written> insert(SqlClient client, Record values, Companion companion);
 
     /**
-     * Updates an existing record and returns its new state, or null when there is none. With
+     * Updates an existing record; the result's state is null when there is none. With
      * {@code replace}, fields the values omit go back to their defaults.
      */
-    Future<Record> update(SqlClient client, Object key, Record values, boolean replace);
+    Future<Written> update(SqlClient client, Object key, Record values, boolean replace, Companion companion);
 
-    /** Deletes a record; true when one was there. */
-    Future<Boolean> delete(SqlClient client, Object key);
+    /** Deletes a record; the result says whether one was there. */
+    Future<Written> delete(SqlClient client, Object key, Companion companion);
 
     /** The API field stored in a column of this store, for naming fields in errors. */
     default java.util.Optional<String> fieldOfColumn(String column) {
@@ -44,4 +50,10 @@ public interface Store {
 
     /** Makes the store hold exactly this record (insert or overwrite): how a second write mirrors the first. */
     Future<Void> put(SqlClient client, Record record);
+
+    /** {@link #put} for many records in one round trip. */
+    Future<Void> putAll(SqlClient client, List<Record> records);
+
+    /** Deletes every record with one of these keys. */
+    Future<Void> deleteAll(SqlClient client, List<Object> keys);
 }

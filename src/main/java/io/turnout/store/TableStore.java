@@ -44,6 +44,9 @@ public final class TableStore implements Store {
     private final String selectList;
     private final String getSql;
     private final String deleteSql;
+    private final String getAllSql;
+    private final String deleteAllSql;
+    private final String putAllSql;
     private final String putSql;
     private final List<Mapping> putOrder;
 
@@ -61,6 +64,9 @@ public final class TableStore implements Store {
         String keyParam = "$1::" + key.field().type().sqlType();
         this.getSql = "SELECT " + selectList + " FROM " + this.table + " WHERE " + quote(key.column()) + " = " + keyParam;
         this.deleteSql = "DELETE FROM " + this.table + " WHERE " + quote(key.column()) + " = " + keyParam;
+        String keyArray = " = ANY($1::" + key.field().type().sqlType() + "[])";
+        this.getAllSql = "SELECT " + selectList + " FROM " + this.table + " WHERE " + quote(key.column()) + keyArray;
+        this.deleteAllSql = "DELETE FROM " + this.table + " WHERE " + quote(key.column()) + keyArray;
         this.putOrder = mappings.stream().filter(Mapping::writable).toList();
         StringJoiner cols = new StringJoiner(", ");
         StringJoiner params = new StringJoiner(", ");
@@ -71,8 +77,13 @@ public final class TableStore implements Store {
             params.add("$" + (i + 1) + "::" + m.field().type().sqlType());
             if (m != key) updates.add(quote(m.column()) + " = EXCLUDED." + quote(m.column()));
         }
-        this.putSql = "INSERT INTO " + this.table + " (" + cols + ") VALUES (" + params + ") ON CONFLICT ("
-                + quote(key.column()) + ") DO " + (updates.length() == 0 ? "NOTHING" : "UPDATE SET " + updates);
+        String onConflict = " ON CONFLICT (" + quote(key.column()) + ") DO " + (updates.length() == 0 ? "NOTHING" : "UPDATE SET " + updates);
+        this.putSql = "INSERT INTO " + this.table + " (" + cols + ") VALUES (" + params + ")" + onConflict;
+        StringJoiner arrays = new StringJoiner(", ");
+        for (int i = 0; i < putOrder.size(); i++) {
+            arrays.add("$" + (i + 1) + "::" + putOrder.get(i).field().type().sqlType() + "[]");
+        }
+        this.putAllSql = "INSERT INTO " + this.table + " (" + cols + ") SELECT * FROM unnest(" + arrays + ")" + onConflict;
     }
 
     @Override
@@ -101,6 +112,12 @@ public final class TableStore implements Store {
     }
 
     @Override
+    public Future<List<Record>> getAll(SqlClient client, List<Object> keys) {
+        if (keys.isEmpty()) return Future.succeededFuture(List.of());
+        return client.preparedQuery(getAllSql).execute(Tuple.of(array(keys))).map(this::all);
+    }
+
+    @Override
     public Future<List<Record>> list(SqlClient client, Query query) {
         StringBuilder sql = new StringBuilder("SELECT ").append(selectList).append(" FROM ").append(table);
         List<Object> params = new ArrayList<>();
@@ -110,7 +127,7 @@ public final class TableStore implements Store {
             String target = m.column() != null ? quote(m.column()) : "(" + m.expression() + ")";
             String type = f.field().type().sqlType();
             if (f.op() == Filter.Op.IN) {
-                params.add(array(f));
+                params.add(array(f.values()));
                 where.add(target + " = ANY($" + params.size() + "::" + type + "[])");
             } else {
                 params.add(f.value());
@@ -128,25 +145,27 @@ public final class TableStore implements Store {
     }
 
     @Override
-    public Future<Record> insert(SqlClient client, Record values) {
+    public Future<Written> insert(SqlClient client, Record values, Companion note) {
         List<Mapping> given = mappings.stream().filter(m -> m.writable() && values.has(m.field().name())).toList();
+        List<Object> params = new ArrayList<>();
         String sql;
         if (given.isEmpty()) {
-            sql = "INSERT INTO " + table + " DEFAULT VALUES RETURNING " + selectList;
+            sql = "INSERT INTO " + table + " DEFAULT VALUES";
         } else {
             StringJoiner cols = new StringJoiner(", ");
-            StringJoiner params = new StringJoiner(", ");
-            for (int i = 0; i < given.size(); i++) {
-                cols.add(quote(given.get(i).column()));
-                params.add("$" + (i + 1) + "::" + given.get(i).field().type().sqlType());
+            StringJoiner vals = new StringJoiner(", ");
+            for (Mapping m : given) {
+                params.add(values.get(m.field().name()));
+                cols.add(quote(m.column()));
+                vals.add("$" + params.size() + "::" + m.field().type().sqlType());
             }
-            sql = "INSERT INTO " + table + " (" + cols + ") VALUES (" + params + ") RETURNING " + selectList;
+            sql = "INSERT INTO " + table + " (" + cols + ") VALUES (" + vals + ")";
         }
-        return client.preparedQuery(sql).execute(tuple(given, values)).map(this::first);
+        return write(client, sql + " RETURNING " + selectList, params, note, true);
     }
 
     @Override
-    public Future<Record> update(SqlClient client, Object keyValue, Record values, boolean replace) {
+    public Future<Written> update(SqlClient client, Object keyValue, Record values, boolean replace, Companion note) {
         List<Object> params = new ArrayList<>();
         params.add(keyValue);
         StringJoiner sets = new StringJoiner(", ");
@@ -160,21 +179,99 @@ public final class TableStore implements Store {
             }
         }
         if (sets.length() == 0) {
-            return get(client, keyValue);
+            return get(client, keyValue).map(r -> new Written(r, false, null));
         }
         String sql = "UPDATE " + table + " SET " + sets + " WHERE " + quote(key.column()) + " = $1::"
                 + key.field().type().sqlType() + " RETURNING " + selectList;
-        return client.preparedQuery(sql).execute(Tuple.from(params)).map(this::first);
+        return write(client, sql, params, note, true);
     }
 
     @Override
-    public Future<Boolean> delete(SqlClient client, Object keyValue) {
-        return client.preparedQuery(deleteSql).execute(Tuple.of(keyValue)).map(rows -> rows.rowCount() > 0);
+    public Future<Written> delete(SqlClient client, Object keyValue, Companion note) {
+        String sql = deleteSql + " RETURNING " + key.readSql() + " AS " + quote(key.field().name());
+        List<Object> params = new ArrayList<>(List.of(keyValue));
+        return write(client, sql, params, note, false);
+    }
+
+    /**
+     * Runs a write whose RETURNING list starts with the key, wrapped with its companion: an outbox
+     * entry (whose id comes back as the last column), or the same record written to the other
+     * store under the key's advisory lock.
+     */
+    private Future<Written> write(SqlClient client, String sql, List<Object> params, Companion companion, boolean returnsRecord) {
+        String keyText = "w." + quote(key.field().name()) + "::text";
+        if (companion instanceof OutboxNote note) {
+            int n = params.size();
+            sql = "WITH w AS (" + sql + "), o AS (INSERT INTO turnout_outbox (domain, record_key, source, target, next_attempt_at) "
+                    + "SELECT $" + (n + 1) + ", " + keyText + ", $" + (n + 2) + ", $" + (n + 3)
+                    + ", now() + $" + (n + 4) + " * interval '1 millisecond' FROM w RETURNING id) "
+                    + "SELECT w.*, (SELECT id FROM o) FROM w";
+            params.add(note.domain());
+            params.add(note.source().label());
+            params.add(note.target().label());
+            params.add(note.delay().toMillis());
+        } else if (companion instanceof MirrorNote mirror) {
+            TableStore target = (TableStore) mirror.target();
+            params.add(mirror.domain() + ":");
+            sql = "WITH w AS (" + sql + "), l AS (SELECT pg_advisory_xact_lock(hashtextextended($" + params.size()
+                    + " || " + keyText + ", 0)) FROM w), m AS ("
+                    + (returnsRecord ? target.putFrom("w", "l") : target.deleteFrom("w", "l", key.field().name()))
+                    + ") SELECT w.* FROM w";
+        }
+        boolean outboxed = companion instanceof OutboxNote;
+        return client.preparedQuery(sql).execute(Tuple.from(params)).map(rows -> {
+            var it = rows.iterator();
+            if (!it.hasNext()) return new Written(null, false, null);
+            Row row = it.next();
+            Long outboxId = outboxed ? row.getLong(row.size() - 1) : null;
+            return new Written(returnsRecord ? toRecord(row) : null, true, outboxId);
+        });
+    }
+
+    /** An upsert of this store from the API-shaped rows of CTE {@code from}, joined to {@code lock}. */
+    String putFrom(String from, String lock) {
+        StringJoiner cols = new StringJoiner(", ");
+        StringJoiner vals = new StringJoiner(", ");
+        StringJoiner updates = new StringJoiner(", ");
+        for (Mapping m : putOrder) {
+            cols.add(quote(m.column()));
+            vals.add(from + "." + quote(m.field().name()));
+            if (m != key) updates.add(quote(m.column()) + " = EXCLUDED." + quote(m.column()));
+        }
+        return "INSERT INTO " + table + " (" + cols + ") SELECT " + vals + " FROM " + from + ", " + lock
+                + " ON CONFLICT (" + quote(key.column()) + ") DO " + (updates.length() == 0 ? "NOTHING" : "UPDATE SET " + updates);
+    }
+
+    /** A delete from this store of the keys in CTE {@code from}, joined to {@code lock}. */
+    String deleteFrom(String from, String lock, String keyField) {
+        return "DELETE FROM " + table + " WHERE " + quote(key.column()) + " IN (SELECT " + from + "." + quote(keyField)
+                + " FROM " + from + ", " + lock + ")";
     }
 
     @Override
     public Future<Void> put(SqlClient client, Record record) {
         return client.preparedQuery(putSql).execute(tuple(putOrder, record)).mapEmpty();
+    }
+
+    /** One statement for the whole batch: each column travels as one array parameter. Keys must be distinct. */
+    @Override
+    public Future<Void> putAll(SqlClient client, List<Record> records) {
+        if (records.isEmpty()) return Future.succeededFuture();
+        Tuple columns = Tuple.tuple();
+        for (Mapping m : putOrder) {
+            Object array = Array.newInstance(m.field().type().javaType(), records.size());
+            for (int i = 0; i < records.size(); i++) {
+                Array.set(array, i, records.get(i).get(m.field().name()));
+            }
+            columns.addValue(array);
+        }
+        return client.preparedQuery(putAllSql).execute(columns).mapEmpty();
+    }
+
+    @Override
+    public Future<Void> deleteAll(SqlClient client, List<Object> keys) {
+        if (keys.isEmpty()) return Future.succeededFuture();
+        return client.preparedQuery(deleteAllSql).execute(Tuple.of(array(keys))).mapEmpty();
     }
 
     @Override
@@ -197,11 +294,12 @@ public final class TableStore implements Store {
         return t;
     }
 
-    private static Object array(Filter f) {
-        Class<?> type = f.values().stream().filter(v -> v != null).findFirst().map(Object::getClass).orElse(Object.class);
-        Object array = Array.newInstance(type, f.values().size());
-        for (int i = 0; i < f.values().size(); i++) {
-            Array.set(array, i, f.values().get(i));
+    /** A typed Java array, which the client binds as a PostgreSQL array. */
+    private static Object array(List<Object> values) {
+        Class<?> type = values.stream().filter(v -> v != null).findFirst().map(Object::getClass).orElse(Object.class);
+        Object array = Array.newInstance(type, values.size());
+        for (int i = 0; i < values.size(); i++) {
+            Array.set(array, i, values.get(i));
         }
         return array;
     }

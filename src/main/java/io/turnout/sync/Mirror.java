@@ -8,6 +8,9 @@ import io.vertx.core.Future;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import jakarta.inject.Singleton;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 
 /**
  * Brings one key of a store to the state another store holds for it: put the record, or delete it
@@ -29,15 +32,28 @@ public class Mirror {
     }
 
     /**
-     * Mirrors a record already known to be the source's current state, inside a transaction that
-     * also holds the source's write (both stores in one database).
+     * Syncs many keys in one transaction on the target. Locks are taken in hash order, so batches
+     * that share keys cannot deadlock.
      */
-    public Future<Void> applyInTransaction(SqlClient tx, Domain domain, Side target, Object key, Record state) {
-        return lock(tx, domain, key).compose(v -> apply(tx, domain.store(target), key, state));
+    public Future<Void> syncAll(Domain domain, List<Object> keys, Side source, Side target) {
+        Store from = domain.store(source);
+        Store to = domain.store(target);
+        String[] names = keys.stream().map(k -> domain.name() + ":" + domain.keyText(k)).toArray(String[]::new);
+        return to.database().pool().withTransaction(tx -> tx
+                .preparedQuery("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(n, 0) AS h "
+                        + "FROM unnest($1::text[]) AS n) AS l ORDER BY h")
+                .execute(Tuple.of(names))
+                .compose(v -> from.getAll(from.database().pool(), keys))
+                .compose(present -> {
+                    Set<Object> found = new HashSet<>();
+                    present.forEach(r -> found.add(r.get(domain.key().name())));
+                    List<Object> gone = keys.stream().filter(k -> !found.contains(k)).toList();
+                    return to.putAll(tx, present).compose(v -> to.deleteAll(tx, gone));
+                }));
     }
 
     private static Future<Void> apply(SqlClient tx, Store to, Object key, Record state) {
-        return state == null ? to.delete(tx, key).mapEmpty() : to.put(tx, state);
+        return state == null ? to.deleteAll(tx, List.of(key)) : to.put(tx, state);
     }
 
     private static Future<Void> lock(SqlClient tx, Domain domain, Object key) {

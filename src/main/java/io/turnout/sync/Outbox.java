@@ -36,16 +36,20 @@ public class Outbox {
         this.maxBackoff = config.outbox().maxBackoff();
     }
 
-    /** Records a key inside the authoritative transaction; due after {@code delay}. */
-    public Future<Long> record(SqlClient tx, String domain, String key, Side source, Side target, Duration delay) {
-        return tx.preparedQuery("INSERT INTO turnout_outbox (domain, record_key, source, target, next_attempt_at) "
-                        + "VALUES ($1, $2, $3, $4, now() + $5 * interval '1 millisecond') RETURNING id")
-                .execute(Tuple.of(domain, key, source.label(), target.label(), delay.toMillis()))
-                .map(rows -> rows.iterator().next().getLong(0));
-    }
-
     public Future<Void> done(Database db, long id) {
         return db.pool().preparedQuery("DELETE FROM turnout_outbox WHERE id = $1").execute(Tuple.of(id)).mapEmpty();
+    }
+
+    public Future<Void> doneAll(Database db, List<Long> ids) {
+        return db.pool().preparedQuery("DELETE FROM turnout_outbox WHERE id = ANY($1)")
+                .execute(Tuple.of(ids.toArray(new Long[0]))).mapEmpty();
+    }
+
+    /** Counts a failed first attempt of each entry; the relay takes them from here. */
+    public Future<Void> failedAll(Database db, List<Long> ids, String error) {
+        return db.pool().preparedQuery("UPDATE turnout_outbox SET attempts = attempts + 1, last_error = $2, "
+                        + "next_attempt_at = now() + $3 * interval '1 millisecond' WHERE id = ANY($1)")
+                .execute(Tuple.of(ids.toArray(new Long[0]), truncate(error), backoff(1).toMillis())).mapEmpty();
     }
 
     /** Counts a failed attempt and pushes the next one back exponentially. */

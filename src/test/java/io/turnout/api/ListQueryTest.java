@@ -10,6 +10,9 @@ import io.turnout.support.Sql;
 import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.List;
+import io.turnout.routing.Stage;
+import io.turnout.support.Flags;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Filters and keyset pagination return exactly what the same query in SQL returns. */
@@ -18,6 +21,12 @@ class ListQueryTest {
 
     @Inject
     Databases databases;
+
+    @BeforeEach
+    void readFromLegacy() {
+        Flags.stage("messages", Stage.LEGACY);
+        Flags.stage("connections", Stage.LEGACY);
+    }
 
     @Test
     void filtersMatchSql() {

@@ -1,0 +1,10 @@
+package io.turnout.store;
+
+import io.turnout.domain.Side;
+import java.time.Duration;
+
+/**
+ * Asks a store to record the written key in its database's outbox atomically with the write, so
+ * the other store can be brought up to date later even if Turnout stops right after.
+ */
+public record OutboxNote(String domain, Side source, Side target, Duration delay) implements Companion {}

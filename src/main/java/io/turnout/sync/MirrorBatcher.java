@@ -1,0 +1,96 @@
+package io.turnout.sync;
+
+import io.turnout.db.Database;
+import io.turnout.domain.Domain;
+import io.turnout.domain.Side;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import jakarta.inject.Singleton;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jboss.logging.Logger;
+
+/**
+ * Mirrors freshly written keys to the other database in batches, like a group commit: while one
+ * batch is in flight, the keys written meanwhile gather and go together in the next. One batch
+ * costs one transaction on the target and one outbox clean-up, however many requests it serves.
+ * A failed batch leaves its keys to the outbox relay; the requests have succeeded either way.
+ */
+@Singleton
+public class MirrorBatcher {
+    private static final Logger LOG = Logger.getLogger(MirrorBatcher.class);
+    private static final int MAX_BATCH = 500;
+
+    private record Pending(Object key, long outboxId, Promise<Void> done) {}
+
+    private record Route(String domain, Side source, Side target) {}
+
+    private final class Lane {
+        final Domain domain;
+        final Route route;
+        final Database outboxDb;
+        final List<Pending> waiting = new ArrayList<>();
+        boolean inFlight;
+
+        Lane(Domain domain, Route route) {
+            this.domain = domain;
+            this.route = route;
+            this.outboxDb = domain.store(route.source()).database();
+        }
+
+        Future<Void> submit(Object key, long outboxId) {
+            Promise<Void> done = Promise.promise();
+            boolean start;
+            synchronized (this) {
+                waiting.add(new Pending(key, outboxId, done));
+                start = !inFlight;
+                if (start) inFlight = true;
+            }
+            if (start) flush();
+            return done.future();
+        }
+
+        private void flush() {
+            List<Pending> batch;
+            synchronized (this) {
+                if (waiting.isEmpty()) {
+                    inFlight = false;
+                    return;
+                }
+                int n = Math.min(MAX_BATCH, waiting.size());
+                batch = new ArrayList<>(waiting.subList(0, n));
+                waiting.subList(0, n).clear();
+            }
+            List<Object> keys = batch.stream().map(Pending::key).distinct().toList();
+            List<Long> ids = batch.stream().map(Pending::outboxId).toList();
+            mirror.syncAll(domain, keys, route.source(), route.target())
+                    .compose(v -> outbox.doneAll(outboxDb, ids))
+                    .recover(e -> {
+                        LOG.warnf("Domain %s: mirroring %d keys to the %s store failed (%s); the outbox relay will retry",
+                                domain.name(), keys.size(), route.target().label(), e.getMessage());
+                        return outbox.failedAll(outboxDb, ids, e.getClass().getSimpleName() + ": " + e.getMessage()).otherwiseEmpty();
+                    })
+                    .onComplete(ar -> {
+                        batch.forEach(p -> p.done().complete());
+                        flush();
+                    });
+        }
+    }
+
+    private final Mirror mirror;
+    private final Outbox outbox;
+    private final Map<Route, Lane> lanes = new ConcurrentHashMap<>();
+
+    public MirrorBatcher(Mirror mirror, Outbox outbox) {
+        this.mirror = mirror;
+        this.outbox = outbox;
+    }
+
+    /** Mirrors one committed write; completes when its batch is done, whether it succeeded or was left to the relay. */
+    public Future<Void> submit(Domain domain, Object key, long outboxId, Side source, Side target) {
+        Route route = new Route(domain.name(), source, target);
+        return lanes.computeIfAbsent(route, r -> new Lane(domain, r)).submit(key, outboxId);
+    }
+}
