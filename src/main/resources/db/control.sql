@@ -10,4 +10,8 @@ CREATE TABLE IF NOT EXISTS turnout_outbox (
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
     last_error      text
 );
-CREATE INDEX IF NOT EXISTS turnout_outbox_due ON turnout_outbox (next_attempt_at);
+-- Only the primary key: every write that crosses databases adds and removes a row here, so each
+-- extra index is paid on the hot path. The relay scans in id order, and the table stays small
+-- unless a store is down.
+DROP INDEX IF EXISTS turnout_outbox_due;
+DROP INDEX IF EXISTS turnout_outbox_domain;

@@ -14,7 +14,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Mirrors freshly written keys to the other database in batches, like a group commit: while one
- * batch is in flight, the keys written meanwhile gather and go together in the next. One batch
+ * batch is in flight, the keys written meanwhile gather and go together in the next. Requests do
+ * not wait for their batch unless the lane falls behind. One batch
  * costs one transaction on the target and one outbox clean-up, however many requests it serves.
  * A failed batch leaves its keys to the outbox relay; the requests have succeeded either way.
  */
@@ -50,6 +51,10 @@ public class MirrorBatcher {
             }
             if (start) flush();
             return done.future();
+        }
+
+        synchronized int backlog() {
+            return waiting.size();
         }
 
         private void flush() {
@@ -88,9 +93,15 @@ public class MirrorBatcher {
         this.outbox = outbox;
     }
 
-    /** Mirrors one committed write; completes when its batch is done, whether it succeeded or was left to the relay. */
+    /**
+     * Mirrors one committed write. The returned future completes at once while the lane keeps up
+     * (the outbox entry already makes the write durable), and only when the key's batch is done once
+     * more than {@value #MAX_BATCH} keys wait: back-pressure instead of an unbounded queue.
+     */
     public Future<Void> submit(Domain domain, Object key, long outboxId, Side source, Side target) {
         Route route = new Route(domain.name(), source, target);
-        return lanes.computeIfAbsent(route, r -> new Lane(domain, r)).submit(key, outboxId);
+        Lane lane = lanes.computeIfAbsent(route, r -> new Lane(domain, r));
+        Future<Void> done = lane.submit(key, outboxId);
+        return lane.backlog() > MAX_BATCH ? done : Future.succeededFuture();
     }
 }

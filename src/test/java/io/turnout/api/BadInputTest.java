@@ -2,6 +2,7 @@ package io.turnout.api;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
@@ -11,6 +12,7 @@ import io.turnout.routing.Stage;
 import io.turnout.support.Flags;
 import io.turnout.support.Sql;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -146,6 +148,7 @@ class BadInputTest {
         assertThat(r.statusCode()).isEqualTo(201);
         long id = r.jsonPath().getLong("id");
         assertThat(sql.row("main", "SELECT body FROM direct_messages WHERE id = $1", id)).containsEntry("body", nasty);
+        await().atMost(Duration.ofSeconds(10)).until(() -> sql.count("messages", "SELECT count(*) FROM messages WHERE id = $1", id) == 1);
         assertThat(sql.row("messages", "SELECT content, file_name FROM messages WHERE id = $1", id))
                 .containsEntry("content", nasty).containsEntry("file_name", "'; DELETE FROM messages; --");
         assertThat(sql.count("main", "SELECT count(*) FROM direct_messages")).isEqualTo(legacyRows + 1);

@@ -2,6 +2,7 @@ package io.turnout.routing;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
@@ -11,6 +12,7 @@ import io.turnout.domain.Side;
 import io.turnout.support.Flags;
 import io.turnout.support.Sql;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
@@ -34,6 +36,12 @@ class StageRoutingTest {
     void backToLegacy() {
         Flags.stage("connections", Stage.LEGACY);
         Flags.stage("messages", Stage.LEGACY);
+    }
+
+    private void awaitOutboxEmpty() {
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() ->
+                sql.count("main", "SELECT count(*) FROM turnout_outbox WHERE domain = 'messages'")
+                        + sql.count("messages", "SELECT count(*) FROM turnout_outbox WHERE domain = 'messages'") == 0);
     }
 
     @ParameterizedTest
@@ -108,6 +116,8 @@ class StageRoutingTest {
         Response patched = given().contentType(ContentType.JSON).body(Map.of("is_read", true, "is_deleted_by_sender", true))
                 .patch("/data/messages/" + id);
         assertThat(patched.statusCode()).isEqualTo(200);
+        // across databases the second store follows the acknowledged write through the outbox
+        awaitOutboxEmpty();
 
         Map<String, Object> legacy = sql.row("main",
                 "SELECT body, receiver_id, is_read, deleted_by_sender, attachment_url FROM direct_messages WHERE id = $1", id);
@@ -125,10 +135,8 @@ class StageRoutingTest {
         } else {
             assertThat(target).isNull();
         }
-        assertThat(sql.count("main", "SELECT count(*) FROM turnout_outbox WHERE domain = 'messages'")
-                + sql.count("messages", "SELECT count(*) FROM turnout_outbox WHERE domain = 'messages'")).isZero();
-
         assertThat(given().delete("/data/messages/" + id).statusCode()).isEqualTo(204);
+        awaitOutboxEmpty();
         assertThat(sql.count("main", "SELECT count(*) FROM direct_messages WHERE id = $1", id)).isZero();
         assertThat(sql.count("messages", "SELECT count(*) FROM messages WHERE id = $1", id)).isZero();
     }

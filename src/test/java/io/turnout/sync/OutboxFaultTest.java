@@ -60,7 +60,9 @@ class OutboxFaultTest {
         long updatedLater = existing.jsonPath().getLong("id");
         long deletedLater = given().contentType(ContentType.JSON)
                 .body(Map.of("sender_id", 3, "recipient_id", 4, "content", "to delete")).post("/data/messages").jsonPath().getLong("id");
-        assertThat(sql.count("messages", "SELECT count(*) FROM messages WHERE id IN ($1, $2)", updatedLater, deletedLater)).isEqualTo(2);
+        await().atMost(Duration.ofSeconds(10)).until(() ->
+                sql.count("messages", "SELECT count(*) FROM messages WHERE id IN ($1, $2)", updatedLater, deletedLater) == 2);
+        await().atMost(Duration.ofSeconds(10)).until(() -> outbox("messages") == 0);
 
         // the new store's database stops accepting connections, and its open ones are cut
         sql.exec("main", "ALTER DATABASE messages ALLOW_CONNECTIONS false");
