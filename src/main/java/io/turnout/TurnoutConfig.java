@@ -5,6 +5,7 @@ import io.smallrye.config.WithDefault;
 import io.smallrye.config.WithName;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -29,6 +30,64 @@ public interface TurnoutConfig {
 
     /** The outbox relay that completes second writes across databases. */
     OutboxConfig outbox();
+
+    /** Where Turnout keeps its own state: backfill and verification runs, pre-flight results. */
+    ControlConfig control();
+
+    /** Copying existing rows from one store to the other. */
+    BackfillConfig backfill();
+
+    /** Comparing the two stores of a domain. */
+    VerificationConfig verification();
+
+    interface ControlConfig {
+        /** Name of the database (under turnout.databases) that holds Turnout's control tables. */
+        @WithDefault("main")
+        String database();
+    }
+
+    interface BackfillConfig {
+        /** Keys copied per chunk. */
+        @WithDefault("2000")
+        int chunkSize();
+
+        /** How long a worker owns a chunk before another may take it over. */
+        @WithDefault("30s")
+        Duration leaseDuration();
+
+        /** Chunk copies this replica runs at once, across domains. */
+        @WithDefault("1")
+        int workers();
+
+        /** How often an idle worker looks for work. */
+        @WithDefault("500ms")
+        Duration pollInterval();
+
+        /** Failed attempts of one chunk before the run fails. */
+        @WithDefault("5")
+        int maxAttempts();
+
+        /** Slow down while the domain's request p99 is above this (gh-ost style); unset: never. */
+        Optional<Duration> throttleP99();
+
+        /** How long a throttled worker waits before checking the latency again. */
+        @WithDefault("1s")
+        Duration throttlePause();
+    }
+
+    interface VerificationConfig {
+        /** Keys compared per range before drilling down. */
+        @WithDefault("5000")
+        int chunkSize();
+
+        /** Wait before re-checking keys that differed, so in-flight writes settle. */
+        @WithDefault("1s")
+        Duration recheckDelay();
+
+        /** Differences stored per run, at most. */
+        @WithDefault("10000")
+        int maxStoredDifferences();
+    }
 
     interface DatabaseConfig {
         /** {@code postgresql://host:port/database}; when no database has one, Turnout runs embedded. */
@@ -79,6 +138,27 @@ public interface TurnoutConfig {
         /** Share of reads compared against the other store in {@code shadow} and {@code live}, 0 to 1. */
         @WithDefault("0.1")
         double shadowSampleRate();
+
+        /** Fields left out when the stores are compared (e.g. a field only one store can hold). */
+        Optional<List<String>> verifyIgnore();
+
+        /** Cut timestamps to this precision before comparing: milliseconds, seconds or minutes. */
+        Optional<String> verifyTimestampPrecision();
+
+        /** SQL checks counting problem rows, run before a backfill. */
+        Map<String, PreflightConfig> preflight();
+    }
+
+    interface PreflightConfig {
+        /** Database to run in. */
+        String database();
+
+        /** One SELECT returning a single count of problem rows. */
+        String sql();
+
+        /** {@code warn} reports the count; {@code block} holds the backfill while it is above zero. */
+        @WithDefault("warn")
+        String level();
     }
 
     interface FieldConfig {

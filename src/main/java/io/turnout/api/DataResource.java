@@ -27,6 +27,7 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
 import java.net.URI;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -165,6 +166,9 @@ public class DataResource {
                 .tag("origin", o)
                 .tag("outcome", outcome)
                 .publishPercentileHistogram()
+                .publishPercentiles(0.99)
+                .distributionStatisticExpiry(Duration.ofSeconds(30))
+                .distributionStatisticBufferLength(3)
                 .register(registry));
     }
 

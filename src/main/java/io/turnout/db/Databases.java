@@ -32,6 +32,7 @@ public class Databases {
 
     private final Map<String, Database> byName = new LinkedHashMap<>();
     private final EmbeddedServer embedded;
+    private final Database control;
 
     public Databases(TurnoutConfig config, Vertx vertx) {
         Map<String, DatabaseConfig> configured = config.databases();
@@ -67,6 +68,13 @@ public class Databases {
                     .build();
             byName.put(name, new Database(name, pool));
         }
+        Database control = byName.get(config.control().database());
+        if (control == null) {
+            throw new IllegalStateException("turnout.control.database names '" + config.control().database()
+                    + "', which is not declared under turnout.databases");
+        }
+        run(control, "db/control-plane.sql", Map.of());
+        this.control = control;
         for (Database db : byName.values()) {
             run(db, "db/control.sql", Map.of());
             if (embedded != null) {
@@ -134,6 +142,11 @@ public class Databases {
 
     public Collection<Database> all() {
         return byName.values();
+    }
+
+    /** The database holding Turnout's control tables. */
+    public Database control() {
+        return control;
     }
 
     /** Port of the embedded server, when Turnout runs one. */

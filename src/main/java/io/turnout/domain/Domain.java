@@ -6,7 +6,7 @@ import java.util.Optional;
 
 /** A family of records with a legacy and a new store, moved between them by one stage flag. */
 public record Domain(String name, String flag, Field key, List<Field> fields, Store legacy, Store target,
-        double shadowSampleRate) {
+        double shadowSampleRate, Normalization normalization, List<PreflightCheck> preflight) {
 
     public Store store(Side side) {
         return side == Side.LEGACY ? legacy : target;

@@ -88,7 +88,28 @@ public class Domains {
         if (fields.size() < cfg.fields().size()) return null;
         if (legacy == null || target == null) return null;
         String flag = cfg.flag().orElse("turnout." + name + ".stage");
-        return new Domain(name, flag, key.get(), List.copyOf(fields), legacy, target, cfg.shadowSampleRate());
+        List<String> ignored = cfg.verifyIgnore().orElse(List.of());
+        for (String f : ignored) {
+            if (!cfg.fields().containsKey(f)) problems.add("verify-ignore names unknown field '" + f + "'");
+        }
+        String precision = cfg.verifyTimestampPrecision().orElse(null);
+        if (precision != null && !Normalization.PRECISIONS.contains(precision)) {
+            problems.add("verify-timestamp-precision must be one of " + Normalization.PRECISIONS);
+        }
+        List<PreflightCheck> checks = new ArrayList<>();
+        cfg.preflight().forEach((checkName, pc) -> {
+            String where = "pre-flight check '" + checkName + "'";
+            Optional<Database> db = databases.apply(pc.database());
+            if (db.isEmpty()) problems.add(where + ": database '" + pc.database() + "' is not declared under turnout.databases");
+            if (!pc.level().equals("warn") && !pc.level().equals("block")) problems.add(where + ": level must be warn or block");
+            String sql = pc.sql().trim();
+            if (!sql.matches("(?is)(SELECT|WITH)\\b.*") || sql.contains(";")) {
+                problems.add(where + ": sql must be one SELECT returning a count, without ;");
+            }
+            db.ifPresent(d -> checks.add(new PreflightCheck(checkName, d, sql, pc.level().equals("block"))));
+        });
+        return new Domain(name, flag, key.get(), List.copyOf(fields), legacy, target, cfg.shadowSampleRate(),
+                new Normalization(java.util.Set.copyOf(ignored), precision), List.copyOf(checks));
     }
 
     private static Field field(String name, FieldConfig fc, List<String> problems) {

@@ -5,7 +5,9 @@ import io.turnout.domain.Record;
 import io.turnout.domain.Side;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.SqlClient;
+import io.turnout.domain.Normalization;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One of a domain's two stores. Every method takes the connection to run on, so a caller can put
@@ -42,6 +44,21 @@ public interface Store {
 
     /** Deletes a record; the result says whether one was there. */
     Future<Written> delete(SqlClient client, Object key, Companion companion);
+
+    /** Number of records. */
+    Future<Long> count(SqlClient client);
+
+    /** Keys in {@code (after, upTo]} in key order, at most {@code limit}; a null bound is open. */
+    Future<List<Object>> keys(SqlClient client, Object after, Object upTo, int limit);
+
+    /** The last key of the next {@code size} keys after {@code after} (null: from the start), or null when there are none. */
+    Future<Object> boundary(SqlClient client, Object after, int size);
+
+    /** Count and checksum of the records in {@code (after, upTo]}, in API shape after normalisation. */
+    Future<RangeSummary> summarize(SqlClient client, Object after, Object upTo, Normalization normalization);
+
+    /** Hash of each record in {@code (after, upTo]}, or of each given key that exists (then the bounds are ignored). */
+    Future<Map<Object, Long>> hashes(SqlClient client, Object after, Object upTo, List<Object> keys, Normalization normalization);
 
     /** The API field stored in a column of this store, for naming fields in errors. */
     default java.util.Optional<String> fieldOfColumn(String column) {

@@ -13,6 +13,7 @@ import java.lang.reflect.Array;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import io.turnout.domain.Normalization;
 import java.util.Map;
 import java.util.StringJoiner;
 
@@ -238,7 +239,7 @@ public final class TableStore implements Store {
             vals.add(from + "." + quote(m.field().name()));
             if (m != key) updates.add(quote(m.column()) + " = EXCLUDED." + quote(m.column()));
         }
-        return "INSERT INTO " + table + " (" + cols + ") SELECT " + vals + " FROM " + from + ", " + lock
+        return "INSERT INTO " + table + " (" + cols + ") SELECT " + vals + " FROM " + from + (lock == null ? "" : ", " + lock)
                 + " ON CONFLICT (" + quote(key.column()) + ") DO " + (updates.length() == 0 ? "NOTHING" : "UPDATE SET " + updates);
     }
 
@@ -272,6 +273,113 @@ public final class TableStore implements Store {
     public Future<Void> deleteAll(SqlClient client, List<Object> keys) {
         if (keys.isEmpty()) return Future.succeededFuture();
         return client.preparedQuery(deleteAllSql).execute(Tuple.of(array(keys))).mapEmpty();
+    }
+
+    @Override
+    public Future<Long> count(SqlClient client) {
+        return client.query("SELECT count(*) FROM " + table).execute().map(rows -> rows.iterator().next().getLong(0));
+    }
+
+    @Override
+    public Future<List<Object>> keys(SqlClient client, Object after, Object upTo, int limit) {
+        List<Object> params = new ArrayList<>();
+        String where = range(after, upTo, params);
+        params.add(limit);
+        return client.preparedQuery("SELECT " + key.readSql() + " FROM " + table + where + " ORDER BY " + quote(key.column())
+                + " LIMIT $" + params.size()).execute(Tuple.from(params)).map(rows -> {
+                    List<Object> out = new ArrayList<>(rows.size());
+                    for (Row r : rows) out.add(key.field().type().read(r, 0));
+                    return out;
+                });
+    }
+
+    @Override
+    public Future<Object> boundary(SqlClient client, Object after, int size) {
+        List<Object> params = new ArrayList<>();
+        String where = range(after, null, params);
+        params.add(size);
+        return client.preparedQuery("SELECT max(k) FROM (SELECT " + key.readSql() + " AS k FROM " + table + where
+                + " ORDER BY " + quote(key.column()) + " LIMIT $" + params.size() + ") AS chunk")
+                .execute(Tuple.from(params)).map(rows -> key.field().type().read(rows.iterator().next(), 0));
+    }
+
+    @Override
+    public Future<RangeSummary> summarize(SqlClient client, Object after, Object upTo, Normalization n) {
+        List<Object> params = new ArrayList<>();
+        String where = range(after, upTo, params);
+        return client.preparedQuery("SELECT count(*), coalesce(sum(" + hashSql(n) + "::numeric), 0) FROM " + table + where)
+                .execute(Tuple.from(params))
+                .map(rows -> {
+                    Row r = rows.iterator().next();
+                    return new RangeSummary(r.getLong(0), r.getBigDecimal(1));
+                });
+    }
+
+    @Override
+    public Future<Map<Object, Long>> hashes(SqlClient client, Object after, Object upTo, List<Object> keys, Normalization n) {
+        List<Object> params = new ArrayList<>();
+        String where;
+        if (keys != null) {
+            params.add(array(keys));
+            where = " WHERE " + quote(key.column()) + " = ANY($1::" + key.field().type().sqlType() + "[])";
+        } else {
+            where = range(after, upTo, params);
+        }
+        return client.preparedQuery("SELECT " + key.readSql() + ", " + hashSql(n) + " FROM " + table + where)
+                .execute(Tuple.from(params)).map(rows -> {
+                    Map<Object, Long> out = new java.util.HashMap<>();
+                    for (Row r : rows) out.put(key.field().type().read(r, 0), r.getLong(1));
+                    return out;
+                });
+    }
+
+    /**
+     * Makes this store equal to {@code source} for the keys in {@code (after, upTo]}, in one
+     * statement inside PostgreSQL: both stores share a database. Source rows are read FOR SHARE, so
+     * a concurrent write to one of them waits, and the copy sees either none or all of it. Returns
+     * the number of source rows copied.
+     */
+    public Future<Long> copyRangeFrom(SqlClient client, TableStore source, Object after, Object upTo) {
+        List<Object> params = new ArrayList<>();
+        String where = source.range(after, upTo, params);
+        // the same bounds, numbered the same, on this table
+        String mine = range(after, upTo, new ArrayList<>());
+        String notInSource = "NOT EXISTS (SELECT 1 FROM w WHERE w." + quote(key.field().name()) + " = " + table + "."
+                + quote(key.column()) + ")";
+        String sql = "WITH w AS (SELECT " + source.selectList + " FROM " + source.table + where + " FOR SHARE), "
+                + "m AS (" + putFrom("w", null) + " RETURNING 1), "
+                + "d AS (DELETE FROM " + table + (mine.isEmpty() ? " WHERE " + notInSource : mine + " AND " + notInSource) + ") "
+                + "SELECT count(*) FROM w";
+        return client.preparedQuery(sql).execute(Tuple.from(params)).map(rows -> rows.iterator().next().getLong(0));
+    }
+
+    /** {@code WHERE key > $n AND key <= $m}, with the bounds added to {@code params}; empty when both are open. */
+    String range(Object after, Object upTo, List<Object> params) {
+        StringJoiner where = new StringJoiner(" AND ", " WHERE ", "").setEmptyValue("");
+        String type = "::" + key.field().type().sqlType();
+        if (after != null) {
+            params.add(after);
+            where.add(quote(key.column()) + " > $" + params.size() + type);
+        }
+        if (upTo != null) {
+            params.add(upTo);
+            where.add(quote(key.column()) + " <= $" + params.size() + type);
+        }
+        return where.toString();
+    }
+
+    /** A 64-bit hash of the record in API shape, after normalisation. */
+    private String hashSql(Normalization n) {
+        StringJoiner fields = new StringJoiner(", ");
+        for (Mapping m : mappings) {
+            if (n.ignores(m.field().name())) continue;
+            String expr = m.readSql();
+            if (m.field().type() == io.turnout.domain.FieldType.TIMESTAMP && n.timestampPrecision() != null) {
+                expr = "date_trunc('" + n.timestampPrecision() + "', " + expr + ")";
+            }
+            fields.add(expr);
+        }
+        return "hashtextextended(ROW(" + fields + ")::text, 0)";
     }
 
     @Override

@@ -32,10 +32,11 @@ public class Mirror {
     }
 
     /**
-     * Syncs many keys in one transaction on the target. Locks are taken in hash order, so batches
-     * that share keys cannot deadlock.
+     * Syncs many keys in one transaction on the target and returns how many the source holds.
+     * Locks are taken in hash order, so batches that share keys cannot deadlock.
      */
-    public Future<Void> syncAll(Domain domain, List<Object> keys, Side source, Side target) {
+    public Future<Integer> syncAll(Domain domain, List<Object> keys, Side source, Side target) {
+        if (keys.isEmpty()) return Future.succeededFuture(0);
         Store from = domain.store(source);
         Store to = domain.store(target);
         String[] names = keys.stream().map(k -> domain.name() + ":" + domain.keyText(k)).toArray(String[]::new);
@@ -48,7 +49,7 @@ public class Mirror {
                     Set<Object> found = new HashSet<>();
                     present.forEach(r -> found.add(r.get(domain.key().name())));
                     List<Object> gone = keys.stream().filter(k -> !found.contains(k)).toList();
-                    return to.putAll(tx, present).compose(v -> to.deleteAll(tx, gone));
+                    return to.putAll(tx, present).compose(v -> to.deleteAll(tx, gone)).map(present.size());
                 }));
     }
 

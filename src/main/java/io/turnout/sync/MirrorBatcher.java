@@ -71,7 +71,7 @@ public class MirrorBatcher {
             List<Object> keys = batch.stream().map(Pending::key).distinct().toList();
             List<Long> ids = batch.stream().map(Pending::outboxId).toList();
             mirror.syncAll(domain, keys, route.source(), route.target())
-                    .compose(v -> outbox.doneAll(outboxDb, ids))
+                    .compose(copied -> outbox.doneAll(outboxDb, ids))
                     .recover(e -> {
                         LOG.warnf("Domain %s: mirroring %d keys to the %s store failed (%s); the outbox relay will retry",
                                 domain.name(), keys.size(), route.target().label(), e.getMessage());

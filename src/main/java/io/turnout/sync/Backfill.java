@@ -1,0 +1,449 @@
+package io.turnout.sync;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.turnout.TurnoutConfig;
+import io.turnout.TurnoutConfig.BackfillConfig;
+import io.turnout.db.Databases;
+import io.turnout.domain.Domain;
+import io.turnout.domain.Domains;
+import io.turnout.store.Store;
+import io.turnout.store.TableStore;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jboss.logging.Logger;
+
+/**
+ * Copies a domain's existing rows from one store to the other, online, in key-ordered chunks that
+ * go through the domain's own mappings. Each chunk is leased by one worker at a time (any replica's)
+ * and checkpointed when done; a dead worker's lease expires and another takes the chunk over. The
+ * copy of a chunk makes the target equal to the source for that key range, under the same per-key
+ * discipline as live dual writes, so concurrent client writes are never overwritten by older data
+ * and deleted rows do not come back.
+ */
+@Singleton
+public class Backfill {
+    private static final Logger LOG = Logger.getLogger(Backfill.class);
+
+    /** A backfill run as stored in the control database. */
+    public record Run(long id, String domain, Direction direction, String state, String reason, int chunkSize,
+            Integer rowsPerSecond, boolean exhausted, long rowsCopied, long estimatedRows, OffsetDateTime startedAt,
+            OffsetDateTime updatedAt, OffsetDateTime finishedAt) {
+
+        /** Rows per second since the run started. */
+        public double rate() {
+            OffsetDateTime end = finishedAt != null ? finishedAt : updatedAt;
+            double seconds = Math.max(0.001, Duration.between(startedAt, end).toMillis() / 1000.0);
+            return rowsCopied / seconds;
+        }
+
+        /** Estimated time left, or null when unknown or finished. */
+        public Duration eta() {
+            double rate = rate();
+            if (finishedAt != null || rate <= 0) return null;
+            return Duration.ofSeconds((long) Math.ceil(Math.max(0, estimatedRows - rowsCopied) / rate));
+        }
+
+        boolean active() {
+            return state.equals("running") || state.equals("throttled") || state.equals("paused");
+        }
+    }
+
+    /** A run cannot start or change as asked; the message says why. */
+    public static final class Refused extends RuntimeException {
+        public final boolean conflict;
+
+        Refused(String message, boolean conflict) {
+            super(message, null, false, false);
+            this.conflict = conflict;
+        }
+    }
+
+    private record Chunk(long runId, int number, String after, String upTo, int attempts) {}
+
+    private final BackfillConfig config;
+    private final Databases databases;
+    private final Domains domains;
+    private final Mirror mirror;
+    private final Preflight preflight;
+    private final LatencyWatch latency;
+    private final Vertx vertx;
+    private final MeterRegistry registry;
+    private final Map<String, Run> latest = new ConcurrentHashMap<>();
+    private final List<Worker> workers = new ArrayList<>();
+
+    public Backfill(TurnoutConfig config, Databases databases, Domains domains, Mirror mirror, Preflight preflight,
+            LatencyWatch latency, Vertx vertx, MeterRegistry registry) {
+        this.config = config.backfill();
+        this.databases = databases;
+        this.domains = domains;
+        this.mirror = mirror;
+        this.preflight = preflight;
+        this.latency = latency;
+        this.vertx = vertx;
+        this.registry = registry;
+    }
+
+    void onStart(@Observes StartupEvent event) {
+        String host = System.getenv().getOrDefault("HOSTNAME", "turnout");
+        for (int i = 0; i < config.workers(); i++) {
+            Worker w = newWorker(host + "-" + ProcessHandle.current().pid() + "-" + i);
+            workers.add(w);
+            w.start();
+        }
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        workers.forEach(Worker::stop);
+    }
+
+    private Pool control() {
+        return databases.control().pool();
+    }
+
+    /** Starts a run, after the domain's pre-flight checks; refused while one is active or a blocking check finds problems. */
+    public Future<Run> start(Domain domain, Direction direction, Integer rowsPerSecond, Integer chunkSize) {
+        int chunk = chunkSize == null ? config.chunkSize() : chunkSize;
+        return latest(domain, direction).compose(existing -> {
+            if (existing != null && existing.active()) {
+                return Future.failedFuture(new Refused("A " + direction.label() + " backfill of " + domain.name()
+                        + " is already " + existing.state() + " (run " + existing.id() + ")", true));
+            }
+            return preflight.run(domain);
+        }).compose(results -> {
+            List<String> holding = results.stream().filter(Preflight.Result::holds).map(Preflight.Result::describe).toList();
+            if (!holding.isEmpty()) {
+                String reason = String.join("; ", holding);
+                return insert(domain, direction, "blocked", reason, chunk, rowsPerSecond, 0)
+                        .compose(run -> Future.failedFuture(new Refused("Backfill held: " + reason, true)));
+            }
+            Store source = domain.store(direction.source);
+            return source.count(source.database().pool())
+                    .compose(total -> insert(domain, direction, "running", null, chunk, rowsPerSecond, total));
+        }).onSuccess(run -> {
+            LOG.infof("Domain %s: %s backfill started (run %d, about %d rows, chunks of %d)", domain.name(),
+                    direction.label(), run.id(), run.estimatedRows(), run.chunkSize());
+            workers.forEach(Worker::wake);
+        });
+    }
+
+    public Future<Run> pause(Domain domain, Direction direction) {
+        return transition(domain, direction, "('running', 'throttled')", "paused");
+    }
+
+    public Future<Run> resume(Domain domain, Direction direction) {
+        return transition(domain, direction, "('paused')", "running").onSuccess(r -> workers.forEach(Worker::wake));
+    }
+
+    private Future<Run> transition(Domain domain, Direction direction, String from, String to) {
+        return control().preparedQuery("UPDATE turnout_backfill SET state = $3, updated_at = now() WHERE id = "
+                        + "(SELECT id FROM turnout_backfill WHERE domain = $1 AND direction = $2 ORDER BY id DESC LIMIT 1) "
+                        + "AND state IN " + from + " RETURNING *")
+                .execute(Tuple.of(domain.name(), direction.label(), to))
+                .compose(rows -> rows.size() == 0
+                        ? Future.failedFuture(new Refused("No " + direction.label() + " backfill of " + domain.name()
+                                + " can be " + to + " now", true))
+                        : Future.succeededFuture(remember(run(rows.iterator().next()))))
+                .onSuccess(r -> LOG.infof("Domain %s: %s backfill %s", domain.name(), direction.label(), to));
+    }
+
+    /** The newest run of a domain in one direction, or null. */
+    public Future<Run> latest(Domain domain, Direction direction) {
+        return control().preparedQuery("SELECT * FROM turnout_backfill WHERE domain = $1 AND direction = $2 ORDER BY id DESC LIMIT 1")
+                .execute(Tuple.of(domain.name(), direction.label()))
+                .map(rows -> rows.size() == 0 ? null : remember(run(rows.iterator().next())));
+    }
+
+    private Future<Run> insert(Domain domain, Direction direction, String state, String reason, int chunk,
+            Integer rowsPerSecond, long estimated) {
+        return control().preparedQuery("INSERT INTO turnout_backfill (domain, direction, state, reason, chunk_size, "
+                        + "rows_per_second, estimated_rows, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                        + "CASE WHEN $3 = 'blocked' THEN now() END) RETURNING *")
+                .execute(Tuple.of(domain.name(), direction.label(), state, reason, chunk, rowsPerSecond, estimated))
+                .map(rows -> remember(run(rows.iterator().next())));
+    }
+
+    private Run remember(Run run) {
+        String key = run.domain() + "/" + run.direction().label();
+        if (latest.put(key, run) == null) {
+            Gauge.builder("turnout_backfill_rows_copied", () -> latest.get(key).rowsCopied())
+                    .description("Rows copied by the newest backfill run").tag("domain", run.domain())
+                    .tag("direction", run.direction().label()).register(registry);
+            Gauge.builder("turnout_backfill_rows_estimated", () -> latest.get(key).estimatedRows())
+                    .description("Rows the newest backfill run expects to copy").tag("domain", run.domain())
+                    .tag("direction", run.direction().label()).register(registry);
+            Gauge.builder("turnout_backfill_active", () -> latest.get(key).active() ? 1 : 0)
+                    .description("1 while the newest backfill run is running, throttled or paused").tag("domain", run.domain())
+                    .tag("direction", run.direction().label()).register(registry);
+        }
+        return run;
+    }
+
+    private static Run run(Row r) {
+        return new Run(r.getLong("id"), r.getString("domain"), Direction.ofLabel(r.getString("direction")).orElseThrow(),
+                r.getString("state"), r.getString("reason"), r.getInteger("chunk_size"), r.getInteger("rows_per_second"),
+                r.getBoolean("exhausted"), r.getLong("rows_copied"), r.getLong("estimated_rows"),
+                r.getOffsetDateTime("started_at"), r.getOffsetDateTime("updated_at"), r.getOffsetDateTime("finished_at"));
+    }
+
+    /** A chunk copier with its own identity; each replica runs {@code turnout.backfill.workers} of them. */
+    public Worker newWorker(String owner) {
+        return new Worker(owner);
+    }
+
+    public final class Worker {
+        private final String owner;
+        private volatile boolean running;
+        private volatile long timer = -1;
+        private boolean busy;
+
+        Worker(String owner) {
+            this.owner = owner;
+        }
+
+        public String owner() {
+            return owner;
+        }
+
+        public void start() {
+            running = true;
+            schedule(1);
+        }
+
+        /** Stops taking chunks at once, releasing nothing: what a crash looks like to the other workers. */
+        public void stop() {
+            running = false;
+            if (timer >= 0) vertx.cancelTimer(timer);
+        }
+
+        void wake() {
+            synchronized (this) {
+                if (!running || busy) return;
+            }
+            if (timer >= 0) vertx.cancelTimer(timer);
+            schedule(1);
+        }
+
+        private void schedule(long delayMillis) {
+            if (!running) return;
+            timer = vertx.setTimer(Math.max(1, delayMillis), id -> step());
+        }
+
+        private void step() {
+            synchronized (this) {
+                if (busy || !running) return;
+                busy = true;
+            }
+            work().onComplete(ar -> {
+                synchronized (this) {
+                    busy = false;
+                }
+                if (ar.failed()) LOG.warnf("Backfill worker %s: %s", owner, ar.cause().getMessage());
+                schedule(ar.succeeded() ? ar.result() : config.pollInterval().toMillis());
+            });
+        }
+
+        /** Copies one chunk if there is one; returns how long to wait before the next. */
+        private Future<Long> work() {
+            return control().query("SELECT * FROM turnout_backfill WHERE state IN ('running', 'throttled') ORDER BY id").execute()
+                    .compose(rows -> {
+                        Future<Long> next = Future.succeededFuture(null);
+                        for (Row row : rows) {
+                            Run run = run(row);
+                            next = next.compose(done -> done != null ? Future.succeededFuture(done) : tryRun(run));
+                        }
+                        return next;
+                    })
+                    .map(delay -> delay == null ? config.pollInterval().toMillis() : delay);
+        }
+
+        private Future<Long> tryRun(Run run) {
+            Domain domain = domains.find(run.domain()).orElse(null);
+            if (domain == null) return fail(run, "domain " + run.domain() + " is no longer configured").map((Long) null);
+            if (config.throttleP99().isPresent()) {
+                Duration p99 = latency.p99(domain.name());
+                boolean slow = p99.compareTo(config.throttleP99().get()) > 0;
+                if (slow != run.state().equals("throttled")) {
+                    String to = slow ? "throttled" : "running";
+                    LOG.infof("Domain %s: %s backfill %s (request p99 %d ms, limit %d ms)", domain.name(), run.direction().label(),
+                            to, p99.toMillis(), config.throttleP99().get().toMillis());
+                    return control().preparedQuery("UPDATE turnout_backfill SET state = $2, updated_at = now() WHERE id = $1 "
+                                    + "AND state IN ('running', 'throttled') RETURNING *")
+                            .execute(Tuple.of(run.id(), to))
+                            .map(rows -> {
+                                rows.forEach(r -> remember(run(r)));
+                                return slow ? config.throttlePause().toMillis() : 1L;
+                            });
+                }
+                if (slow) return Future.succeededFuture(config.throttlePause().toMillis());
+            }
+            return lease(domain, run).compose(chunk -> chunk == null ? Future.succeededFuture((Long) null) : copy(domain, run, chunk));
+        }
+
+        /** Takes over an expired chunk, or cuts the next one after the run's cursor. */
+        private Future<Chunk> lease(Domain domain, Run run) {
+            return control().preparedQuery("UPDATE turnout_backfill_chunk SET owner = $2, attempts = attempts + 1, "
+                            + "lease_until = now() + $3 * interval '1 millisecond' WHERE (run_id, chunk_no) = (SELECT run_id, chunk_no "
+                            + "FROM turnout_backfill_chunk WHERE run_id = $1 AND state = 'leased' AND lease_until < now() "
+                            + "ORDER BY chunk_no LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING run_id, chunk_no, after_key, up_to_key, attempts")
+                    .execute(Tuple.of(run.id(), owner, config.leaseDuration().toMillis()))
+                    .compose(rows -> {
+                        if (rows.size() > 0) {
+                            Chunk c = chunk(rows.iterator().next());
+                            LOG.infof("Domain %s: worker %s took over chunk %d of %s backfill run %d (attempt %d)",
+                                    domain.name(), owner, c.number(), run.direction().label(), run.id(), c.attempts());
+                            if (c.attempts() > config.maxAttempts()) {
+                                return fail(run, "chunk " + c.number() + " failed " + (c.attempts() - 1) + " times").map((Chunk) null);
+                            }
+                            return Future.succeededFuture(c);
+                        }
+                        return cut(domain, run);
+                    });
+        }
+
+        private Future<Chunk> cut(Domain domain, Run run) {
+            Store source = domain.store(run.direction().source);
+            return control().withTransaction(tx -> tx
+                    .preparedQuery("SELECT cursor_key, exhausted, next_chunk, chunk_size FROM turnout_backfill WHERE id = $1 "
+                            + "AND state IN ('running', 'throttled') FOR UPDATE")
+                    .execute(Tuple.of(run.id()))
+                    .compose(rows -> {
+                        if (rows.size() == 0) return Future.succeededFuture((Chunk) null);
+                        Row r = rows.iterator().next();
+                        String cursor = r.getString(0);
+                        int number = r.getInteger(2);
+                        if (r.getBoolean(1)) return finishIfDone(tx, domain, run).map((Chunk) null);
+                        Object after = cursor == null ? null : domain.key().type().fromText(cursor);
+                        return source.boundary(source.database().pool(), after, r.getInteger(3)).compose(upTo -> {
+                            String upToText = upTo == null ? null : domain.keyText(upTo);
+                            return tx.preparedQuery("INSERT INTO turnout_backfill_chunk (run_id, chunk_no, after_key, up_to_key, state, "
+                                            + "owner, lease_until) VALUES ($1, $2, $3, $4, 'leased', $5, now() + $6 * interval '1 millisecond')")
+                                    .execute(Tuple.of(run.id(), number, cursor, upToText, owner, config.leaseDuration().toMillis()))
+                                    .compose(v -> tx.preparedQuery("UPDATE turnout_backfill SET cursor_key = coalesce($2, cursor_key), "
+                                                    + "exhausted = $3, next_chunk = next_chunk + 1, updated_at = now() WHERE id = $1")
+                                            .execute(Tuple.of(run.id(), upToText, upTo == null)))
+                                    .map(new Chunk(run.id(), number, cursor, upToText, 1));
+                        });
+                    }));
+        }
+
+        /** After the last chunk is cut, the run is done once no chunk is still leased. */
+        private Future<Void> finishIfDone(io.vertx.sqlclient.SqlConnection tx, Domain domain, Run run) {
+            return tx.preparedQuery("UPDATE turnout_backfill SET state = 'done', finished_at = now(), updated_at = now() "
+                            + "WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM turnout_backfill_chunk WHERE run_id = $1 AND state = 'leased') "
+                            + "RETURNING *")
+                    .execute(Tuple.of(run.id()))
+                    .map(rows -> {
+                        for (Row r : rows) {
+                            Run done = remember(run(r));
+                            LOG.infof("Domain %s: %s backfill done: %d rows in %s", domain.name(), run.direction().label(),
+                                    done.rowsCopied(), Duration.between(done.startedAt(), done.finishedAt()));
+                        }
+                        return null;
+                    });
+        }
+
+        private Future<Long> copy(Domain domain, Run run, Chunk chunk) {
+            long started = System.nanoTime();
+            Object after = chunk.after() == null ? null : domain.key().type().fromText(chunk.after());
+            Object upTo = chunk.upTo() == null ? null : domain.key().type().fromText(chunk.upTo());
+            return copyRange(domain, run.direction(), after, upTo)
+                    .compose(rows -> checkpoint(domain, run, chunk, rows).map(v -> {
+                        if (run.rowsPerSecond() == null || run.rowsPerSecond() <= 0) return 1L;
+                        long spent = (System.nanoTime() - started) / 1_000_000;
+                        return Math.max(1L, rows * 1000L / run.rowsPerSecond() - spent);
+                    }))
+                    .recover(e -> control().preparedQuery("UPDATE turnout_backfill_chunk SET last_error = $4, lease_until = now() "
+                                    + "WHERE run_id = $1 AND chunk_no = $2 AND owner = $3 AND state = 'leased'")
+                            .execute(Tuple.of(chunk.runId(), chunk.number(), owner, e.getClass().getSimpleName() + ": " + e.getMessage()))
+                            .map(v -> {
+                                LOG.warnf("Domain %s: chunk %d of %s backfill failed (attempt %d): %s", domain.name(), chunk.number(),
+                                        run.direction().label(), chunk.attempts(), e.getMessage());
+                                return config.pollInterval().toMillis();
+                            }));
+        }
+
+        private Future<Void> checkpoint(Domain domain, Run run, Chunk chunk, long rows) {
+            return control().withTransaction(tx -> tx
+                    .preparedQuery("UPDATE turnout_backfill_chunk SET state = 'done', rows_copied = $4, done_by = $3, done_at = now() "
+                            + "WHERE run_id = $1 AND chunk_no = $2 AND owner = $3 AND state = 'leased'")
+                    .execute(Tuple.of(chunk.runId(), chunk.number(), owner, (int) rows))
+                    .compose(updated -> {
+                        if (updated.rowCount() == 0) {
+                            LOG.infof("Domain %s: worker %s lost chunk %d to another worker; its copy is idempotent",
+                                    domain.name(), owner, chunk.number());
+                            return Future.succeededFuture();
+                        }
+                        return tx.preparedQuery("UPDATE turnout_backfill SET rows_copied = rows_copied + $2, updated_at = now() "
+                                        + "WHERE id = $1 RETURNING *")
+                                .execute(Tuple.of(run.id(), rows))
+                                .map(r -> {
+                                    progress(domain, run(r.iterator().next()), rows);
+                                    return null;
+                                });
+                    }));
+        }
+    }
+
+    private void progress(Domain domain, Run now, long justCopied) {
+        remember(now);
+        long total = Math.max(1, now.estimatedRows());
+        long before = (now.rowsCopied() - justCopied) * 20 / total;
+        long after = now.rowsCopied() * 20 / total;
+        if (after > before) {
+            Duration eta = now.eta();
+            LOG.infof("Domain %s: %s backfill %d%% (%d of about %d rows, %.0f rows/s%s)", domain.name(), now.direction().label(),
+                    Math.min(100, now.rowsCopied() * 100 / total), now.rowsCopied(), now.estimatedRows(), now.rate(),
+                    eta == null ? "" : ", about " + eta.toSeconds() + " s left");
+        }
+    }
+
+    /**
+     * Makes the target equal to the source for the keys in {@code (after, upTo]}: inside PostgreSQL
+     * when both table stores share a database, otherwise key by key through {@link Mirror}.
+     */
+    public Future<Long> copyRange(Domain domain, Direction direction, Object after, Object upTo) {
+        Store source = domain.store(direction.source);
+        Store target = domain.store(direction.target);
+        if (source instanceof TableStore s && target instanceof TableStore t && domain.sameDatabase()) {
+            return t.copyRangeFrom(t.database().pool(), s, after, upTo);
+        }
+        Future<List<Object>> sourceKeys = source.keys(source.database().pool(), after, upTo, Integer.MAX_VALUE);
+        Future<List<Object>> targetKeys = target.keys(target.database().pool(), after, upTo, Integer.MAX_VALUE);
+        return Future.all(sourceKeys, targetKeys).compose(v -> {
+            Set<Object> keys = new LinkedHashSet<>(sourceKeys.result());
+            keys.addAll(targetKeys.result());
+            return mirror.syncAll(domain, new ArrayList<>(keys), direction.source, direction.target).map(n -> (long) n);
+        });
+    }
+
+    private Future<Void> fail(Run run, String reason) {
+        LOG.errorf("Domain %s: %s backfill run %d failed: %s", run.domain(), run.direction().label(), run.id(), reason);
+        return control().preparedQuery("UPDATE turnout_backfill SET state = 'failed', reason = $2, finished_at = now(), "
+                        + "updated_at = now() WHERE id = $1 RETURNING *")
+                .execute(Tuple.of(run.id(), reason))
+                .map(rows -> {
+                    rows.forEach(r -> remember(run(r)));
+                    return null;
+                });
+    }
+
+    private static Chunk chunk(Row r) {
+        return new Chunk(r.getLong(0), r.getInteger(1), r.getString(2), r.getString(3), r.getInteger(4));
+    }
+}
