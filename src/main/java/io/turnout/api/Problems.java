@@ -41,6 +41,41 @@ public class Problems {
                 "Turnout failed to handle the request; the server log has the details under id " + id, null, null, null, null));
     }
 
+    /** A problem response for any failure of the control API. */
+    public static Response fromFailure(Throwable e) {
+        if (e instanceof ApiException api) return response(api);
+        if (e instanceof io.turnout.sync.Backfill.Refused refused) {
+            return response(new ApiException(refused.conflict ? 409 : 400, "refused", "Refused", refused.getMessage(), null, null, null, null));
+        }
+        if (e instanceof io.turnout.store.StoreException || e instanceof io.vertx.pgclient.PgException
+                || e instanceof java.net.ConnectException || e instanceof io.vertx.core.VertxException) {
+            return response(new ApiException(503, "store-unavailable", "Store unavailable",
+                    "A database Turnout needs did not answer; retry later", null, null, null, 5));
+        }
+        return new Problems().unexpected(e);
+    }
+
+    public static Response notFound(String detail) {
+        return response(ApiException.notFound(detail));
+    }
+
+    /** A 400 naming the offending field or parameter. */
+    public static ApiException invalid(String field, String detail) {
+        return ApiException.badField(field, detail);
+    }
+
+    /** Parses an optional JSON object body; an empty body is an empty object. */
+    public static com.fasterxml.jackson.databind.JsonNode jsonObject(ObjectMapper json, byte[] body) {
+        if (body == null || body.length == 0) return json.createObjectNode();
+        try {
+            com.fasterxml.jackson.databind.JsonNode tree = json.readTree(body);
+            if (tree != null && tree.isObject()) return tree;
+        } catch (java.io.IOException e) {
+            // reported below
+        }
+        throw ApiException.badRequest("malformed-json", "Malformed JSON", "The body must be a JSON object");
+    }
+
     static Response response(ApiException e) {
         ObjectNode body = JSON.createObjectNode();
         body.put("type", "urn:turnout:problem:" + e.slug);

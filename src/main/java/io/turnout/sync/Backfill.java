@@ -201,6 +201,11 @@ public class Backfill {
                 r.getOffsetDateTime("started_at"), r.getOffsetDateTime("updated_at"), r.getOffsetDateTime("finished_at"));
     }
 
+    /** This replica's workers. */
+    public List<Worker> workers() {
+        return List.copyOf(workers);
+    }
+
     /** A chunk copier with its own identity; each replica runs {@code turnout.backfill.workers} of them. */
     public Worker newWorker(String owner) {
         return new Worker(owner);
@@ -229,6 +234,20 @@ public class Backfill {
         public void stop() {
             running = false;
             if (timer >= 0) vertx.cancelTimer(timer);
+        }
+
+        /**
+         * Takes the next chunk of the oldest active run and then dies without copying it: what a
+         * replica killed mid-chunk leaves behind. For fault drills; returns the chunk number taken.
+         */
+        public Future<Integer> leaseAndDie() {
+            running = false;
+            return control().query("SELECT * FROM turnout_backfill WHERE state IN ('running', 'throttled') ORDER BY id LIMIT 1").execute()
+                    .compose(rows -> {
+                        if (rows.size() == 0) return Future.succeededFuture(null);
+                        Run run = run(rows.iterator().next());
+                        return lease(domains.find(run.domain()).orElseThrow(), run).map(c -> c == null ? null : c.number());
+                    });
         }
 
         void wake() {

@@ -1,0 +1,241 @@
+package io.turnout.control;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.turnout.api.Problems;
+import io.turnout.domain.Domain;
+import io.turnout.domain.Domains;
+import io.turnout.routing.DataRouter;
+import io.turnout.sync.Backfill;
+import io.turnout.sync.Direction;
+import io.turnout.sync.OutboxRelay;
+import io.turnout.sync.Preflight;
+import io.turnout.sync.Verification;
+import io.vertx.core.Future;
+import jakarta.ws.rs.DefaultValue;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+
+/** The control API for release managers and SREs. See docs/release-managers.md. */
+@Path("/admin/migrations")
+public class MigrationsResource {
+    private final Domains domains;
+    private final DataRouter router;
+    private final OutboxRelay relay;
+    private final Backfill backfill;
+    private final Verification verification;
+    private final Preflight preflight;
+    private final ObjectMapper json;
+
+    public MigrationsResource(Domains domains, DataRouter router, OutboxRelay relay, Backfill backfill,
+            Verification verification, Preflight preflight, ObjectMapper json) {
+        this.domains = domains;
+        this.router = router;
+        this.relay = relay;
+        this.backfill = backfill;
+        this.verification = verification;
+        this.preflight = preflight;
+        this.json = json;
+    }
+
+    @GET
+    public CompletionStage<Response> list() {
+        List<Future<ObjectNode>> all = new ArrayList<>();
+        for (Domain d : domains.all()) all.add(describe(d));
+        return Future.all(all).map(v -> {
+            ObjectNode body = json.createObjectNode();
+            ArrayNode items = body.putArray("domains");
+            all.forEach(f -> items.add(f.result()));
+            return ok(body);
+        }).otherwise(Problems::fromFailure).toCompletionStage();
+    }
+
+    @GET
+    @Path("/{domain}")
+    public CompletionStage<Response> get(@PathParam("domain") String name) {
+        return with(name, d -> describe(d).map(this::ok));
+    }
+
+    @POST
+    @Path("/{domain}/backfill")
+    public CompletionStage<Response> startBackfill(@PathParam("domain") String name, byte[] body) {
+        return with(name, d -> {
+            JsonNode req = Problems.jsonObject(json, body);
+            Direction direction = direction(req.path("direction").asText("forward"));
+            Integer rate = positive(req, "rowsPerSecond");
+            Integer chunk = positive(req, "chunkSize");
+            return backfill.start(d, direction, rate, chunk)
+                    .map(run -> Response.accepted(backfillJson(run).toString()).type(MediaType.APPLICATION_JSON).build());
+        });
+    }
+
+    @GET
+    @Path("/{domain}/backfill")
+    public CompletionStage<Response> backfill(@PathParam("domain") String name, @QueryParam("direction") @DefaultValue("forward") String dir) {
+        return with(name, d -> backfill.latest(d, direction(dir)).map(run -> run == null
+                ? Problems.notFound("No " + dir + " backfill of " + d.name() + " has run")
+                : ok(backfillJson(run))));
+    }
+
+    @POST
+    @Path("/{domain}/backfill/pause")
+    public CompletionStage<Response> pause(@PathParam("domain") String name, @QueryParam("direction") @DefaultValue("forward") String dir) {
+        return with(name, d -> backfill.pause(d, direction(dir)).map(run -> ok(backfillJson(run))));
+    }
+
+    @POST
+    @Path("/{domain}/backfill/resume")
+    public CompletionStage<Response> resume(@PathParam("domain") String name, @QueryParam("direction") @DefaultValue("forward") String dir) {
+        return with(name, d -> backfill.resume(d, direction(dir)).map(run -> ok(backfillJson(run))));
+    }
+
+    @GET
+    @Path("/{domain}/preflight")
+    public CompletionStage<Response> preflightResults(@PathParam("domain") String name) {
+        return with(name, d -> preflight.latest(d).map(r -> ok(preflightJson(r))));
+    }
+
+    @POST
+    @Path("/{domain}/preflight")
+    public CompletionStage<Response> runPreflight(@PathParam("domain") String name) {
+        return with(name, d -> preflight.run(d).map(r -> ok(preflightJson(r))));
+    }
+
+    @POST
+    @Path("/{domain}/verification")
+    public CompletionStage<Response> verify(@PathParam("domain") String name) {
+        return with(name, d -> verification.start(d)
+                .map(run -> Response.accepted(verificationJson(run, null).toString()).type(MediaType.APPLICATION_JSON).build()));
+    }
+
+    @GET
+    @Path("/{domain}/verification")
+    public CompletionStage<Response> lastVerification(@PathParam("domain") String name) {
+        return with(name, d -> verification.latest(d).compose(run -> run == null
+                ? Future.succeededFuture(Problems.notFound("No verification of " + d.name() + " has run"))
+                : verification.differences(run.id(), 1000).map(diffs -> ok(verificationJson(run, diffs)))));
+    }
+
+    @GET
+    @Path("/{domain}/verification/{id}")
+    public CompletionStage<Response> verificationRun(@PathParam("domain") String name, @PathParam("id") long id) {
+        return with(name, d -> verification.get(id).compose(run -> run == null || !run.domain().equals(d.name())
+                ? Future.succeededFuture(Problems.notFound("Domain " + d.name() + " has no verification run " + id))
+                : verification.differences(id, 1000).map(diffs -> ok(verificationJson(run, diffs)))));
+    }
+
+    @POST
+    @Path("/{domain}/verification/{id}/repair")
+    public CompletionStage<Response> repair(@PathParam("domain") String name, @PathParam("id") long id) {
+        return with(name, d -> verification.get(id).compose(run -> run == null || !run.domain().equals(d.name())
+                ? Future.succeededFuture(Problems.notFound("Domain " + d.name() + " has no verification run " + id))
+                : verification.repair(d, id).map(n -> ok(json.createObjectNode().put("run", id).put("repairedKeys", n)
+                        .put("from", router.stage(d).authoritative().label())))));
+    }
+
+    private CompletionStage<Response> with(String name, Function<Domain, Future<Response>> work) {
+        Domain d = domains.find(name).orElse(null);
+        if (d == null) return Future.succeededFuture(Problems.notFound("There is no domain '" + name + "'")).toCompletionStage();
+        try {
+            return work.apply(d).otherwise(Problems::fromFailure).toCompletionStage();
+        } catch (RuntimeException e) {
+            return Future.succeededFuture(Problems.fromFailure(e)).toCompletionStage();
+        }
+    }
+
+    private Future<ObjectNode> describe(Domain d) {
+        Future<Backfill.Run> forward = backfill.latest(d, Direction.FORWARD);
+        Future<Backfill.Run> reverse = backfill.latest(d, Direction.REVERSE);
+        Future<Verification.Run> verified = verification.latest(d);
+        Future<List<Preflight.Result>> checks = preflight.latest(d);
+        return Future.all(forward, reverse, verified, checks).map(v -> {
+            ObjectNode node = json.createObjectNode();
+            node.put("domain", d.name());
+            node.put("stage", router.stage(d).label());
+            node.put("flag", d.flag());
+            node.put("legacyDatabase", d.legacy().database().name());
+            node.put("newDatabase", d.target().database().name());
+            var depth = relay.depthOf(d.name());
+            node.putObject("outbox").put("depth", depth.count()).put("oldestAgeSeconds", depth.oldestAgeSeconds());
+            ObjectNode b = node.putObject("backfill");
+            b.set("forward", forward.result() == null ? null : backfillJson(forward.result()));
+            b.set("reverse", reverse.result() == null ? null : backfillJson(reverse.result()));
+            node.set("lastVerification", verified.result() == null ? null : verificationJson(verified.result(), null));
+            node.set("preflight", preflightJson(checks.result()));
+            return node;
+        });
+    }
+
+    private ObjectNode backfillJson(Backfill.Run run) {
+        ObjectNode n = json.createObjectNode();
+        n.put("run", run.id()).put("direction", run.direction().label()).put("state", run.state());
+        if (run.reason() != null) n.put("reason", run.reason());
+        n.put("rowsCopied", run.rowsCopied()).put("estimatedRows", run.estimatedRows())
+                .put("percent", run.estimatedRows() == 0 ? (run.state().equals("done") ? 100 : 0)
+                        : Math.min(100, run.rowsCopied() * 100 / run.estimatedRows()))
+                .put("rowsPerSecond", Math.round(run.rate())).put("chunkSize", run.chunkSize());
+        if (run.rowsPerSecond() != null) n.put("rowsPerSecondLimit", run.rowsPerSecond());
+        if (run.eta() != null) n.put("etaSeconds", run.eta().toSeconds());
+        n.put("startedAt", run.startedAt().toString());
+        if (run.finishedAt() != null) n.put("finishedAt", run.finishedAt().toString());
+        return n;
+    }
+
+    private ObjectNode verificationJson(Verification.Run run, List<Verification.Difference> diffs) {
+        ObjectNode n = json.createObjectNode();
+        n.put("run", run.id()).put("state", run.state()).put("clean", run.clean());
+        if (run.reason() != null) n.put("reason", run.reason());
+        n.put("ranges", run.ranges()).put("legacyRows", run.rowsLegacy()).put("newRows", run.rowsNew())
+                .put("missing", run.missing()).put("extra", run.extra()).put("different", run.different())
+                .put("transient", run.transientDifferences()).put("startedAt", run.startedAt().toString());
+        if (run.finishedAt() != null) n.put("finishedAt", run.finishedAt().toString());
+        if (diffs != null) {
+            ArrayNode a = n.putArray("differences");
+            for (Verification.Difference d : diffs) {
+                ObjectNode o = a.addObject().put("key", d.key()).put("kind", d.kind()).put("repaired", d.repaired());
+                ArrayNode f = o.putArray("fields");
+                d.fields().forEach(f::add);
+            }
+        }
+        return n;
+    }
+
+    private ArrayNode preflightJson(List<Preflight.Result> results) {
+        ArrayNode a = json.createArrayNode();
+        for (Preflight.Result r : results) {
+            ObjectNode o = a.addObject().put("name", r.name()).put("level", r.blocking() ? "block" : "warn");
+            if (r.problemRows() != null) o.put("problemRows", r.problemRows());
+            if (r.error() != null) o.put("error", r.error());
+            o.put("holdsBackfill", r.holds());
+        }
+        return a;
+    }
+
+    private static Direction direction(String label) {
+        return Direction.ofLabel(label).orElseThrow(() -> Problems.invalid("direction", "'direction' must be forward or reverse"));
+    }
+
+    private static Integer positive(JsonNode req, String field) {
+        JsonNode v = req.get(field);
+        if (v == null || v.isNull()) return null;
+        if (!v.canConvertToInt() || !v.isIntegralNumber() || v.intValue() < 1) {
+            throw Problems.invalid(field, "'" + field + "' must be a positive whole number");
+        }
+        return v.intValue();
+    }
+
+    private Response ok(Object body) {
+        return Response.ok(body.toString(), MediaType.APPLICATION_JSON).build();
+    }
+}

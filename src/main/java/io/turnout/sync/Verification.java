@@ -1,0 +1,330 @@
+package io.turnout.sync;
+
+import io.quarkus.runtime.StartupEvent;
+import io.turnout.TurnoutConfig;
+import io.turnout.TurnoutConfig.VerificationConfig;
+import io.turnout.db.Databases;
+import io.turnout.domain.Domain;
+import io.turnout.domain.Domains;
+import io.turnout.domain.Field;
+import io.turnout.domain.FieldType;
+import io.turnout.domain.Normalization;
+import io.turnout.domain.Record;
+import io.turnout.domain.Side;
+import io.turnout.routing.DataRouter;
+import io.turnout.store.RangeSummary;
+import io.turnout.store.Store;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.jboss.logging.Logger;
+
+/**
+ * Proves a domain's two stores agree, online: range by range in key order, each side summarised
+ * (count and checksum of its records in API shape, through its own mapping), and only ranges that
+ * differ drilled down to keys. Keys that differ are checked again a moment later, and only those
+ * that still differ are reported (with the names of the differing fields, never values): a write
+ * in flight is not a difference. The run checkpoints after every range and holds one range in
+ * memory at a time, so it resumes after a restart and scales to any table.
+ */
+@Singleton
+public class Verification {
+    private static final Logger LOG = Logger.getLogger(Verification.class);
+    private static final long STALE_SECONDS = 30;
+
+    /** A verification run as stored in the control database. */
+    public record Run(long id, String domain, String state, String reason, int ranges, long rowsLegacy, long rowsNew,
+            int missing, int extra, int different, int transientDifferences, OffsetDateTime startedAt, OffsetDateTime finishedAt) {
+        public boolean clean() {
+            return state.equals("done") && missing == 0 && extra == 0 && different == 0;
+        }
+    }
+
+    /** One confirmed difference. */
+    public record Difference(String key, String kind, List<String> fields, boolean repaired) {}
+
+    private final VerificationConfig config;
+    private final Databases databases;
+    private final Domains domains;
+    private final DataRouter router;
+    private final Mirror mirror;
+    private final Vertx vertx;
+    private final String owner = System.getenv().getOrDefault("HOSTNAME", "turnout") + "-" + ProcessHandle.current().pid();
+
+    public Verification(TurnoutConfig config, Databases databases, Domains domains, DataRouter router, Mirror mirror, Vertx vertx) {
+        this.config = config.verification();
+        this.databases = databases;
+        this.domains = domains;
+        this.router = router;
+        this.mirror = mirror;
+        this.vertx = vertx;
+    }
+
+    private Pool control() {
+        return databases.control().pool();
+    }
+
+    /** Resumes runs whose replica stopped, every few seconds. */
+    void onStart(@Observes StartupEvent event) {
+        vertx.setPeriodic(5_000, id -> control()
+                .preparedQuery("UPDATE turnout_verification SET owner = $1, heartbeat = now() WHERE state = 'running' "
+                        + "AND heartbeat < now() - $2 * interval '1 second' RETURNING id, domain")
+                .execute(Tuple.of(owner, STALE_SECONDS))
+                .onSuccess(rows -> rows.forEach(r -> domains.find(r.getString(1)).ifPresent(d -> {
+                    LOG.infof("Domain %s: resuming verification run %d", d.name(), r.getLong(0));
+                    loop(d, r.getLong(0));
+                }))));
+    }
+
+    /** Starts a run in the background and returns it. */
+    public Future<Run> start(Domain domain) {
+        return control().preparedQuery("INSERT INTO turnout_verification (domain, state, owner) VALUES ($1, 'running', $2) RETURNING *")
+                .execute(Tuple.of(domain.name(), owner))
+                .map(rows -> run(rows.iterator().next()))
+                .onSuccess(run -> {
+                    LOG.infof("Domain %s: verification run %d started", domain.name(), run.id());
+                    loop(domain, run.id());
+                });
+    }
+
+    /** Runs a verification to its end; for callers that want the result. */
+    public Future<Run> runToEnd(Domain domain) {
+        return start(domain).compose(run -> awaitEnd(run.id()));
+    }
+
+    private final Map<Long, Promise<Run>> ends = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private Future<Run> awaitEnd(long id) {
+        return ends.computeIfAbsent(id, k -> Promise.promise()).future();
+    }
+
+    public Future<Run> get(long id) {
+        return control().preparedQuery("SELECT * FROM turnout_verification WHERE id = $1").execute(Tuple.of(id))
+                .map(rows -> rows.size() == 0 ? null : run(rows.iterator().next()));
+    }
+
+    public Future<Run> latest(Domain domain) {
+        return control().preparedQuery("SELECT * FROM turnout_verification WHERE domain = $1 ORDER BY id DESC LIMIT 1")
+                .execute(Tuple.of(domain.name()))
+                .map(rows -> rows.size() == 0 ? null : run(rows.iterator().next()));
+    }
+
+    public Future<List<Difference>> differences(long runId, int limit) {
+        return control().preparedQuery("SELECT record_key, kind, fields, repaired FROM turnout_verification_diff WHERE run_id = $1 "
+                        + "ORDER BY kind, record_key LIMIT $2")
+                .execute(Tuple.of(runId, limit))
+                .map(rows -> {
+                    List<Difference> out = new ArrayList<>();
+                    for (Row r : rows) {
+                        String[] fields = r.getArrayOfStrings(2);
+                        out.add(new Difference(r.getString(0), r.getString(1), fields == null ? List.of() : List.of(fields), r.getBoolean(3)));
+                    }
+                    return out;
+                });
+    }
+
+    /** Brings the other store to the authoritative one for every unrepaired key of a run; returns how many keys. */
+    public Future<Integer> repair(Domain domain, long runId) {
+        Side from = router.stage(domain).authoritative();
+        return control().preparedQuery("SELECT record_key FROM turnout_verification_diff WHERE run_id = $1 AND NOT repaired")
+                .execute(Tuple.of(runId))
+                .compose(rows -> {
+                    List<Object> keys = new ArrayList<>();
+                    for (Row r : rows) keys.add(domain.key().type().fromText(r.getString(0)));
+                    Future<Void> chain = Future.succeededFuture();
+                    for (int i = 0; i < keys.size(); i += 500) {
+                        List<Object> batch = keys.subList(i, Math.min(keys.size(), i + 500));
+                        chain = chain.compose(v -> mirror.syncAll(domain, batch, from, from.other()).mapEmpty());
+                    }
+                    return chain.compose(v -> control().preparedQuery("UPDATE turnout_verification_diff SET repaired = true "
+                                    + "WHERE run_id = $1 AND NOT repaired").execute(Tuple.of(runId)))
+                            .map(keys.size());
+                })
+                .onSuccess(n -> LOG.infof("Domain %s: repaired %d keys of verification run %d from the %s store",
+                        domain.name(), n, runId, from.label()));
+    }
+
+    private void loop(Domain domain, long id) {
+        step(domain, id).onComplete(ar -> {
+            if (ar.failed()) {
+                String reason = ar.cause().getClass().getSimpleName() + ": " + ar.cause().getMessage();
+                LOG.warnf("Domain %s: verification run %d failed: %s", domain.name(), id, reason);
+                control().preparedQuery("UPDATE turnout_verification SET state = 'failed', reason = $2, finished_at = now() WHERE id = $1")
+                        .execute(Tuple.of(id, reason)).onComplete(x -> finished(id));
+            } else if (Boolean.TRUE.equals(ar.result())) {
+                loop(domain, id);
+            } else {
+                finished(id);
+            }
+        });
+    }
+
+    private void finished(long id) {
+        get(id).onSuccess(run -> {
+            if (run != null && run.state().equals("done")) {
+                LOG.infof("Domain %s: verification run %d done: %d ranges, %d legacy rows, %d new rows, %d missing, %d extra, "
+                                + "%d different, %d transient", run.domain(), id, run.ranges(), run.rowsLegacy(), run.rowsNew(),
+                        run.missing(), run.extra(), run.different(), run.transientDifferences());
+            }
+            Promise<Run> p = ends.remove(id);
+            if (p != null) p.complete(run);
+        });
+    }
+
+    /** Verifies the next range; true while there is more to do. */
+    private Future<Boolean> step(Domain domain, long id) {
+        return control().preparedQuery("SELECT cursor_key, exhausted, state FROM turnout_verification WHERE id = $1").execute(Tuple.of(id))
+                .compose(rows -> {
+                    Row r = rows.iterator().next();
+                    if (!r.getString(2).equals("running")) return Future.succeededFuture(false);
+                    if (r.getBoolean(1)) {
+                        return control().preparedQuery("UPDATE turnout_verification SET state = 'done', finished_at = now() WHERE id = $1")
+                                .execute(Tuple.of(id)).map(false);
+                    }
+                    Object after = r.getString(0) == null ? null : domain.key().type().fromText(r.getString(0));
+                    Store legacy = domain.legacy();
+                    return legacy.boundary(legacy.database().pool(), after, config.chunkSize())
+                            .compose(upTo -> compareRange(domain, id, after, upTo).map(true));
+                });
+    }
+
+    private Future<Void> compareRange(Domain domain, long id, Object after, Object upTo) {
+        Normalization n = domain.normalization();
+        Store legacy = domain.legacy();
+        Store target = domain.target();
+        Future<RangeSummary> l = legacy.summarize(legacy.database().pool(), after, upTo, n);
+        Future<RangeSummary> t = target.summarize(target.database().pool(), after, upTo, n);
+        return Future.all(l, t).compose(v -> {
+            Future<Found> found = l.result().equals(t.result())
+                    ? Future.succeededFuture(new Found(Set.of(), Set.of(), Set.of(), 0))
+                    : drill(domain, after, upTo);
+            return found.compose(f -> record(domain, id, upTo, l.result().count(), t.result().count(), f));
+        });
+    }
+
+    /** Keys that differ in a range, confirmed by a second look after the re-check delay. */
+    private record Found(Set<Object> missing, Set<Object> extra, Set<Object> different, int transientCount) {}
+
+    private Future<Found> drill(Domain domain, Object after, Object upTo) {
+        Normalization n = domain.normalization();
+        Store legacy = domain.legacy();
+        Store target = domain.target();
+        Future<Map<Object, Long>> hl = legacy.hashes(legacy.database().pool(), after, upTo, null, n);
+        Future<Map<Object, Long>> ht = target.hashes(target.database().pool(), after, upTo, null, n);
+        return Future.all(hl, ht).compose(v -> {
+            Set<Object> suspects = differing(hl.result(), ht.result());
+            if (suspects.isEmpty()) return Future.succeededFuture(new Found(Set.of(), Set.of(), Set.of(), 0));
+            Promise<Void> later = Promise.promise();
+            vertx.setTimer(Math.max(1, config.recheckDelay().toMillis()), t -> later.complete());
+            List<Object> keys = new ArrayList<>(suspects);
+            return later.future().compose(x -> {
+                Future<Map<Object, Long>> rl = legacy.hashes(legacy.database().pool(), null, null, keys, n);
+                Future<Map<Object, Long>> rt = target.hashes(target.database().pool(), null, null, keys, n);
+                return Future.all(rl, rt).map(y -> {
+                    Set<Object> missing = new HashSet<>();
+                    Set<Object> extra = new HashSet<>();
+                    Set<Object> different = new HashSet<>();
+                    for (Object k : keys) {
+                        Long a = rl.result().get(k);
+                        Long b = rt.result().get(k);
+                        if (Objects.equals(a, b)) continue;
+                        if (b == null) missing.add(k);
+                        else if (a == null) extra.add(k);
+                        else different.add(k);
+                    }
+                    int confirmed = missing.size() + extra.size() + different.size();
+                    return new Found(missing, extra, different, keys.size() - confirmed);
+                });
+            });
+        });
+    }
+
+    private static Set<Object> differing(Map<Object, Long> a, Map<Object, Long> b) {
+        Set<Object> out = new HashSet<>();
+        a.forEach((k, h) -> {
+            if (!h.equals(b.get(k))) out.add(k);
+        });
+        b.keySet().forEach(k -> {
+            if (!a.containsKey(k)) out.add(k);
+        });
+        return out;
+    }
+
+    private Future<Void> record(Domain domain, long id, Object upTo, long legacyRows, long newRows, Found f) {
+        Future<Map<Object, List<String>>> fields = f.different().isEmpty()
+                ? Future.succeededFuture(Map.of())
+                : differingFields(domain, new ArrayList<>(f.different()));
+        return fields.compose(byKey -> control().withTransaction(tx -> {
+            List<Tuple> diffs = new ArrayList<>();
+            f.missing().forEach(k -> diffs.add(Tuple.of(id, domain.keyText(k), "missing", null)));
+            f.extra().forEach(k -> diffs.add(Tuple.of(id, domain.keyText(k), "extra", null)));
+            f.different().forEach(k -> diffs.add(Tuple.of(id, domain.keyText(k), "different",
+                    byKey.getOrDefault(k, List.of()).toArray(new String[0]))));
+            Future<?> stored = diffs.isEmpty() ? Future.succeededFuture()
+                    : tx.preparedQuery("INSERT INTO turnout_verification_diff (run_id, record_key, kind, fields) "
+                                    + "SELECT $1::bigint, $2::text, $3::text, $4::text[] WHERE (SELECT count(*) FROM turnout_verification_diff WHERE run_id = $1::bigint) < $5::int "
+                                    + "ON CONFLICT DO NOTHING")
+                            .executeBatch(diffs.stream().map(t -> t.addValue(config.maxStoredDifferences())).toList());
+            return stored.compose(v -> tx.preparedQuery("UPDATE turnout_verification SET cursor_key = $2, exhausted = $3, "
+                            + "ranges = ranges + 1, rows_legacy = rows_legacy + $4, rows_new = rows_new + $5, missing = missing + $6, "
+                            + "extra = extra + $7, different = different + $8, transient = transient + $9, heartbeat = now(), owner = $10 "
+                            + "WHERE id = $1")
+                    .execute(Tuple.from(new Object[] {id, upTo == null ? null : domain.keyText(upTo), upTo == null, legacyRows, newRows,
+                        f.missing().size(), f.extra().size(), f.different().size(), f.transientCount(), owner})))
+                    .mapEmpty();
+        }));
+    }
+
+    /** Names of the fields that differ per key, compared in API shape with the domain's normalisation. */
+    private Future<Map<Object, List<String>>> differingFields(Domain domain, List<Object> keys) {
+        Future<List<Record>> l = domain.legacy().getAll(domain.legacy().database().pool(), keys);
+        Future<List<Record>> t = domain.target().getAll(domain.target().database().pool(), keys);
+        return Future.all(l, t).map(v -> {
+            Map<Object, Record> byKeyNew = new HashMap<>();
+            t.result().forEach(r -> byKeyNew.put(r.get(domain.key().name()), r));
+            Map<Object, List<String>> out = new HashMap<>();
+            for (Record a : l.result()) {
+                Record b = byKeyNew.get(a.get(domain.key().name()));
+                if (b == null) continue;
+                List<String> names = new ArrayList<>();
+                for (Field f : domain.fields()) {
+                    if (domain.normalization().ignores(f.name())) continue;
+                    if (!Objects.equals(normal(domain, f, a.get(f.name())), normal(domain, f, b.get(f.name())))) names.add(f.name());
+                }
+                out.put(a.get(domain.key().name()), names);
+            }
+            return out;
+        });
+    }
+
+    private static Object normal(Domain domain, Field f, Object value) {
+        String precision = domain.normalization().timestampPrecision();
+        if (f.type() != FieldType.TIMESTAMP || value == null || precision == null) return value;
+        ChronoUnit unit = switch (precision) {
+            case "milliseconds" -> ChronoUnit.MILLIS;
+            case "seconds" -> ChronoUnit.SECONDS;
+            default -> ChronoUnit.MINUTES;
+        };
+        return ((OffsetDateTime) value).truncatedTo(unit);
+    }
+
+    private static Run run(Row r) {
+        return new Run(r.getLong("id"), r.getString("domain"), r.getString("state"), r.getString("reason"), r.getInteger("ranges"),
+                r.getLong("rows_legacy"), r.getLong("rows_new"), r.getInteger("missing"), r.getInteger("extra"),
+                r.getInteger("different"), r.getInteger("transient"), r.getOffsetDateTime("started_at"), r.getOffsetDateTime("finished_at"));
+    }
+}

@@ -1,0 +1,289 @@
+package io.turnout.control;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
+import io.restassured.response.Response;
+import io.turnout.db.Databases;
+import io.turnout.routing.Stage;
+import io.turnout.support.Flags;
+import io.turnout.support.Sql;
+import io.turnout.sync.Backfill;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Backfill and verification through the control API, on the 100,000-row demo tables, in both
+ * topologies: connections (one database, copied inside PostgreSQL) and messages (two databases).
+ */
+@QuarkusTest
+class BackfillVerificationTest {
+
+    @Inject
+    Databases databases;
+
+    @Inject
+    Backfill backfill;
+
+    Sql sql;
+    final List<Backfill.Worker> extraWorkers = new ArrayList<>();
+
+    @BeforeEach
+    void emptyNewStores() {
+        sql = new Sql(databases);
+        sql.exec("main", "TRUNCATE company_connections");
+        sql.exec("messages", "TRUNCATE messages");
+        sql.exec("main", "DELETE FROM turnout_outbox");
+        sql.exec("messages", "DELETE FROM turnout_outbox");
+    }
+
+    @AfterEach
+    void restore() {
+        extraWorkers.forEach(Backfill.Worker::stop);
+        backfill.workers().forEach(Backfill.Worker::start);
+        Flags.stage("connections", Stage.LEGACY);
+        Flags.stage("messages", Stage.LEGACY);
+    }
+
+    private static String newTable(String domain) {
+        return domain.equals("connections") ? "company_connections" : "messages";
+    }
+
+    private static String newDb(String domain) {
+        return domain.equals("connections") ? "main" : "messages";
+    }
+
+    private static String legacyTable(String domain) {
+        return domain.equals("connections") ? "user_connections" : "direct_messages";
+    }
+
+    private static JsonPath startBackfill(String domain, String body) {
+        Response r = given().contentType(ContentType.JSON).body(body).post("/admin/migrations/" + domain + "/backfill");
+        assertThat(r.statusCode()).as(r.asString()).isEqualTo(202);
+        return r.jsonPath();
+    }
+
+    private static JsonPath awaitBackfillDone(String domain) {
+        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200)).until(() ->
+                !List.of("running", "throttled").contains(given().get("/admin/migrations/" + domain + "/backfill").jsonPath().getString("state")));
+        JsonPath run = given().get("/admin/migrations/" + domain + "/backfill").jsonPath();
+        assertThat(run.getString("state")).as(run.prettify()).isEqualTo("done");
+        return run;
+    }
+
+    private static JsonPath verify(String domain) {
+        Response started = given().post("/admin/migrations/" + domain + "/verification");
+        assertThat(started.statusCode()).isEqualTo(202);
+        long id = started.jsonPath().getLong("run");
+        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200)).until(() ->
+                !given().get("/admin/migrations/" + domain + "/verification/" + id).jsonPath().getString("state").equals("running"));
+        JsonPath run = given().get("/admin/migrations/" + domain + "/verification/" + id).jsonPath();
+        assertThat(run.getString("state")).isEqualTo("done");
+        return run;
+    }
+
+    private void awaitOutboxEmpty() {
+        await().atMost(Duration.ofSeconds(30)).until(() -> sql.count("main", "SELECT count(*) FROM turnout_outbox")
+                + sql.count("messages", "SELECT count(*) FROM turnout_outbox") == 0);
+    }
+
+    private long legacyCount(String domain) {
+        return sql.count("main", "SELECT count(*) FROM " + legacyTable(domain));
+    }
+
+    private long newCount(String domain) {
+        return sql.count(newDb(domain), "SELECT count(*) FROM " + newTable(domain));
+    }
+
+    /** Clients inserting, updating and deleting through the API until stopped; returns how many writes succeeded. */
+    private static Future<Integer> clients(ExecutorService pool, String domain, AtomicBoolean stop, int threads, List<Future<Integer>> all) {
+        for (int t = 0; t < threads; t++) {
+            all.add(pool.submit(() -> {
+                int ok = 0;
+                while (!stop.get()) {
+                    long key = 1 + ThreadLocalRandom.current().nextLong(100_000);
+                    int choice = ThreadLocalRandom.current().nextInt(10);
+                    Response r;
+                    if (choice < 3) {
+                        r = domain.equals("connections")
+                                ? given().contentType(ContentType.JSON).body(Map.of("user_id", 5, "connected_user_id", 6)).post("/data/connections")
+                                : given().contentType(ContentType.JSON).body(Map.of("sender_id", 5, "recipient_id", 6, "content", "new")).post("/data/messages");
+                    } else if (choice < 8) {
+                        r = domain.equals("connections")
+                                ? given().contentType(ContentType.JSON).body(Map.of("status", "accepted")).patch("/data/connections/" + key)
+                                : given().contentType(ContentType.JSON).body(Map.of("content", "edited " + choice, "is_read", true)).patch("/data/messages/" + key);
+                    } else {
+                        r = given().delete("/data/" + domain + "/" + key);
+                    }
+                    if (r.statusCode() < 300) ok++;
+                }
+                return ok;
+            }));
+        }
+        return all.get(0);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"connections", "messages"})
+    void backfillWhileClientsWriteEndsWithZeroDifferences(String domain) throws Exception {
+        Flags.stage(domain, Stage.DUAL_WRITE);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        AtomicBoolean stop = new AtomicBoolean();
+        List<Future<Integer>> writers = new ArrayList<>();
+        clients(pool, domain, stop, 4, writers);
+
+        JsonPath started = startBackfill(domain, "{\"direction\":\"forward\",\"chunkSize\":5000}");
+        assertThat(started.getLong("estimatedRows")).isGreaterThan(90_000);
+        JsonPath done = awaitBackfillDone(domain);
+        stop.set(true);
+        int writes = 0;
+        for (Future<Integer> w : writers) writes += w.get(1, TimeUnit.MINUTES);
+        pool.shutdown();
+        assertThat(writes).as("client writes during the backfill").isGreaterThan(50);
+        assertThat(done.getLong("rowsCopied")).isGreaterThan(90_000);
+        awaitOutboxEmpty();
+
+        JsonPath verified = verify(domain);
+        assertThat(verified.getInt("missing") + verified.getInt("extra") + verified.getInt("different")).as(verified.prettify()).isZero();
+        assertThat(verified.getBoolean("clean")).isTrue();
+        assertThat(verified.getLong("legacyRows")).isEqualTo(legacyCount(domain));
+        assertThat(newCount(domain)).isEqualTo(legacyCount(domain));
+        assertThat(given().get("/q/metrics").asString())
+                .contains("turnout_backfill_rows_copied{direction=\"forward\",domain=\"" + domain + "\"}");
+    }
+
+    @Test
+    void backfillStoppedAbruptlyResumesWithoutGapOrRepeat() {
+        String domain = "messages";
+        long source = legacyCount(domain);
+        long run = startBackfill(domain, "{\"chunkSize\":1000,\"rowsPerSecond\":20000}").getLong("run");
+        await().atMost(Duration.ofSeconds(30)).until(() ->
+                sql.count("main", "SELECT count(*) FROM turnout_backfill_chunk WHERE run_id = $1 AND state = 'done'", run) >= 5);
+
+        // every worker of this replica stops dead, mid-chunk or between chunks, releasing nothing
+        backfill.workers().forEach(Backfill.Worker::stop);
+        long doneAtCrash = sql.count("main", "SELECT count(*) FROM turnout_backfill_chunk WHERE run_id = $1 AND state = 'done'", run);
+        assertThat(doneAtCrash).isLessThan(100);
+        // and one more dies holding the lease of a chunk it never copied
+        Integer abandoned = backfill.newWorker("doomed").leaseAndDie().toCompletionStage().toCompletableFuture().join();
+        assertThat(abandoned).isNotNull();
+
+        // a new process: fresh workers with new identities take over expired leases and go on from the checkpoint
+        for (String owner : List.of("restarted-1", "restarted-2")) {
+            Backfill.Worker w = backfill.newWorker(owner);
+            extraWorkers.add(w);
+            w.start();
+        }
+        JsonPath done = awaitBackfillDone(domain);
+        assertThat(done.getLong("rowsCopied")).isEqualTo(source);
+
+        List<Map<String, Object>> chunks = sql.rows("main", "SELECT chunk_no, after_key, up_to_key, state, rows_copied, done_by "
+                + "FROM turnout_backfill_chunk WHERE run_id = $1 ORDER BY chunk_no", run);
+        assertThat(chunks).allSatisfy(c -> assertThat(c.get("state")).isEqualTo("done"));
+        for (int i = 1; i < chunks.size(); i++) {
+            assertThat(chunks.get(i).get("after_key")).as("chunk %d starts where %d ended", i, i - 1).isEqualTo(chunks.get(i - 1).get("up_to_key"));
+        }
+        assertThat(chunks.stream().mapToLong(c -> ((Number) c.get("rows_copied")).longValue()).sum())
+                .as("each row copied in exactly one checkpointed chunk").isEqualTo(source);
+        assertThat(chunks.stream().map(c -> c.get("done_by")).filter(o -> ((String) o).startsWith("restarted")).count()).isPositive();
+        assertThat(sql.row("main", "SELECT attempts, done_by FROM turnout_backfill_chunk WHERE run_id = $1 AND chunk_no = $2", run, abandoned))
+                .as("the abandoned chunk was taken over once its lease expired")
+                .containsEntry("attempts", 2).satisfies(c -> assertThat((String) c.get("done_by")).startsWith("restarted"));
+
+        JsonPath verified = verify(domain);
+        assertThat(verified.getBoolean("clean")).as(verified.prettify()).isTrue();
+    }
+
+    @Test
+    void verificationReportsADirectChangeByKeyAndFieldAndRepairFixesIt() {
+        String domain = "connections";
+        startBackfill(domain, "{}");
+        awaitBackfillDone(domain);
+        assertThat(verify(domain).getBoolean("clean")).isTrue();
+
+        sql.exec("main", "UPDATE company_connections SET status = 'tampered' WHERE id = 4242");
+        JsonPath report = verify(domain);
+        assertThat(report.getInt("different")).isEqualTo(1);
+        assertThat(report.getInt("missing") + report.getInt("extra")).isZero();
+        assertThat(report.getList("differences.key")).containsExactly("4242");
+        assertThat(report.getList("differences[0].fields")).containsExactly("status");
+        assertThat(report.getString("differences[0].kind")).isEqualTo("different");
+        assertThat(report.prettify()).doesNotContain("tampered");
+
+        Response repaired = given().post("/admin/migrations/" + domain + "/verification/" + report.getLong("run") + "/repair");
+        assertThat(repaired.statusCode()).isEqualTo(200);
+        assertThat(repaired.jsonPath().getInt("repairedKeys")).isEqualTo(1);
+        assertThat(sql.row("main", "SELECT status FROM company_connections WHERE id = 4242"))
+                .isEqualTo(sql.row("main", "SELECT status FROM user_connections WHERE id = 4242"));
+        assertThat(verify(domain).getBoolean("clean")).isTrue();
+    }
+
+    @Test
+    void twoWorkersCopyEveryChunkOnce() {
+        String domain = "connections";
+        backfill.workers().forEach(Backfill.Worker::stop);
+        for (String owner : List.of("worker-a", "worker-b")) {
+            Backfill.Worker w = backfill.newWorker(owner);
+            extraWorkers.add(w);
+            w.start();
+        }
+        long run = startBackfill(domain, "{\"chunkSize\":1000}").getLong("run");
+        awaitBackfillDone(domain);
+        List<Map<String, Object>> chunks = sql.rows("main",
+                "SELECT chunk_no, rows_copied, done_by FROM turnout_backfill_chunk WHERE run_id = $1 ORDER BY chunk_no", run);
+        assertThat(chunks).hasSizeGreaterThan(90);
+        assertThat(chunks.stream().map(c -> c.get("done_by")).distinct()).containsExactlyInAnyOrder("worker-a", "worker-b");
+        assertThat(chunks.stream().mapToLong(c -> ((Number) c.get("rows_copied")).longValue()).sum()).isEqualTo(legacyCount(domain));
+        assertThat(newCount(domain)).isEqualTo(legacyCount(domain));
+    }
+
+    @Test
+    void blockingPreflightCheckHoldsTheBackfillWithTheCount() {
+        sql.exec("main", "INSERT INTO user_connections (user_id, connected_user_id, status) VALUES (1, 2, 'broken'), (3, 4, 'broken'), (5, 6, 'broken')");
+        try {
+            Response held = given().contentType(ContentType.JSON).body("{}").post("/admin/migrations/connections/backfill");
+            assertThat(held.statusCode()).isEqualTo(409);
+            assertThat(held.contentType()).startsWith("application/problem+json");
+            assertThat(held.jsonPath().getString("detail")).contains("broken_status").contains("found 3 problem rows");
+            JsonPath checks = given().get("/admin/migrations/connections/preflight").jsonPath();
+            assertThat(checks.getInt("find { it.name == 'broken_status' }.problemRows")).isEqualTo(3);
+            assertThat(checks.getBoolean("find { it.name == 'broken_status' }.holdsBackfill")).isTrue();
+            assertThat(given().get("/admin/migrations/connections/backfill").jsonPath().getString("state")).isEqualTo("blocked");
+            assertThat(newCount("connections")).isZero();
+        } finally {
+            sql.exec("main", "DELETE FROM user_connections WHERE status = 'broken'");
+        }
+        startBackfill("connections", "{}");
+        awaitBackfillDone("connections");
+    }
+
+    @Test
+    void badControlRequestsAreProblems() {
+        Response r = given().contentType(ContentType.JSON).body("{\"direction\":\"sideways\"}").post("/admin/migrations/connections/backfill");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.jsonPath().getString("field")).isEqualTo("direction");
+        r = given().contentType(ContentType.JSON).body("{\"chunkSize\":0}").post("/admin/migrations/connections/backfill");
+        assertThat(r.jsonPath().getString("field")).isEqualTo("chunkSize");
+        assertThat(given().get("/admin/migrations/nope").statusCode()).isEqualTo(404);
+        assertThat(given().get("/admin/migrations").jsonPath().getList("domains.domain")).contains("connections", "messages");
+    }
+}
