@@ -1,0 +1,115 @@
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import java.net.URI;
+
+/**
+ * Backfill and verification benchmark on 1,000,000-row tables: Turnout's online, chunked,
+ * checkpointed backfill against one INSERT ... SELECT in the same run, and Turnout's verification
+ * against one checksum scan of both tables. Run through bench/backfill.
+ */
+public class BackfillBench {
+    static HttpClient http;
+    static Pool main;
+    static Pool messages;
+
+    public static void main(String[] args) throws Exception {
+        URI base = URI.create(args[0]);
+        int pgPort = Integer.parseInt(args[1]);
+        Vertx vertx = Vertx.vertx();
+        http = vertx.createHttpClient(new HttpClientOptions().setDefaultHost(base.getHost()).setDefaultPort(base.getPort()));
+        main = pool(vertx, pgPort, "main");
+        messages = pool(vertx, pgPort, "messages");
+        long rows = count(main, "SELECT count(*) FROM user_connections");
+
+        // baseline: the whole copy as one statement inside PostgreSQL
+        sql(main, "TRUNCATE company_connections");
+        long t0 = System.nanoTime();
+        sql(main, "INSERT INTO company_connections (id, user_id, peer_user_id, status, connection_type, company_id, created_at) "
+                + "SELECT id, user_id, connected_user_id, status, 'direct', NULL, created_at FROM user_connections");
+        double baselineCopy = seconds(t0);
+        sql(main, "TRUNCATE company_connections");
+        sql(main, "VACUUM ANALYZE company_connections");
+
+        double oneDb = backfill("connections", 10000);
+
+        // baseline: one checksum scan of each table
+        t0 = System.nanoTime();
+        sql(main, "SELECT count(*), sum(hashtextextended(ROW(id, user_id, connected_user_id, status, created_at)::text, 0)::numeric) FROM user_connections");
+        sql(main, "SELECT count(*), sum(hashtextextended(ROW(id, user_id, peer_user_id, status, created_at)::text, 0)::numeric) FROM company_connections");
+        double baselineScan = seconds(t0);
+        t0 = System.nanoTime();
+        JsonObject verified = verify("connections");
+        double verification = seconds(t0);
+
+        sql(messages, "TRUNCATE messages");
+        double twoDb = backfill("messages", 5000);
+
+        System.out.println();
+        System.out.printf("Backfill and verification benchmark, %d rows per table, %d cores%n", rows, Runtime.getRuntime().availableProcessors());
+        System.out.printf("baseline INSERT INTO new SELECT ... FROM legacy   %10.0f rows/s  (%.2f s)%n", rows / baselineCopy, baselineCopy);
+        System.out.printf("Turnout backfill, one database (connections)     %10.0f rows/s  (%.2f s)  = %.2fx baseline (aim: at least 0.7x)%n",
+                rows / oneDb, oneDb, baselineCopy / oneDb);
+        System.out.printf("Turnout backfill, two databases (messages)       %10.0f rows/s  (%.2f s)  (aim: at least 100,000 rows/s)%n",
+                count(main, "SELECT count(*) FROM direct_messages") / twoDb, twoDb);
+        System.out.printf("baseline checksum scan of both tables            %10.0f rows/s  (%.2f s)%n", 2 * rows / baselineScan, baselineScan);
+        System.out.printf("Turnout verification (connections)               %10.0f rows/s  (%.2f s)  = %.2fx baseline (aim: at least 0.5x); clean=%s%n",
+                2 * rows / verification, verification, baselineScan / verification, verified.getBoolean("clean"));
+        vertx.close();
+        System.exit(0);
+    }
+
+    static Pool pool(Vertx vertx, int port, String db) {
+        return PgBuilder.pool().with(new PoolOptions().setMaxSize(2))
+                .connectingTo(new PgConnectOptions().setHost("localhost").setPort(port).setUser("postgres").setDatabase(db))
+                .using(vertx).build();
+    }
+
+    static double backfill(String domain, int chunk) throws Exception {
+        long t0 = System.nanoTime();
+        JsonObject started = call(HttpMethod.POST, "/admin/migrations/" + domain + "/backfill", "{\"chunkSize\":" + chunk + "}");
+        if (!started.getString("state").equals("running")) throw new IllegalStateException(started.encode());
+        while (true) {
+            JsonObject run = call(HttpMethod.GET, "/admin/migrations/" + domain + "/backfill", null);
+            if (run.getString("state").equals("done")) return seconds(t0);
+            if (!run.getString("state").equals("running")) throw new IllegalStateException(run.encode());
+            Thread.sleep(20);
+        }
+    }
+
+    static JsonObject verify(String domain) throws Exception {
+        long id = call(HttpMethod.POST, "/admin/migrations/" + domain + "/verification", null).getLong("run");
+        while (true) {
+            JsonObject run = call(HttpMethod.GET, "/admin/migrations/" + domain + "/verification/" + id, null);
+            if (!run.getString("state").equals("running")) return run;
+            Thread.sleep(20);
+        }
+    }
+
+    static JsonObject call(HttpMethod method, String path, String body) throws Exception {
+        RequestOptions o = new RequestOptions().setMethod(method).setURI(path).putHeader("Content-Type", "application/json");
+        Future<Buffer> f = http.request(o).compose(r -> body == null ? r.send() : r.send(body)).compose(r -> r.body());
+        return new JsonObject(f.toCompletionStage().toCompletableFuture().get());
+    }
+
+    static void sql(Pool pool, String sql) throws Exception {
+        pool.query(sql).execute().toCompletionStage().toCompletableFuture().get();
+    }
+
+    static long count(Pool pool, String sql) throws Exception {
+        return pool.query(sql).execute().toCompletionStage().toCompletableFuture().get().iterator().next().getLong(0);
+    }
+
+    static double seconds(long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+}
