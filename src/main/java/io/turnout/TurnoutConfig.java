@@ -56,7 +56,7 @@ public interface TurnoutConfig {
         Duration leaseDuration();
 
         /** Chunk copies this replica runs at once, across domains. */
-        @WithDefault("1")
+        @WithDefault("2")
         int workers();
 
         /** How often an idle worker looks for work. */
@@ -77,7 +77,7 @@ public interface TurnoutConfig {
 
     interface VerificationConfig {
         /** Keys compared per range before drilling down. */
-        @WithDefault("5000")
+        @WithDefault("20000")
         int chunkSize();
 
         /** Wait before re-checking keys that differed, so in-flight writes settle. */
