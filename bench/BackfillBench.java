@@ -1,6 +1,5 @@
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
@@ -79,7 +78,7 @@ public class BackfillBench {
         JsonObject started = call(HttpMethod.POST, "/admin/migrations/" + domain + "/backfill", "{\"chunkSize\":" + chunk + "}");
         if (!started.getString("state").equals("running")) throw new IllegalStateException(started.encode());
         while (true) {
-            JsonObject run = call(HttpMethod.GET, "/admin/migrations/" + domain + "/backfill", null);
+            JsonObject run = poll("/admin/migrations/" + domain + "/backfill");
             if (run.getString("state").equals("done")) return seconds(t0);
             if (!run.getString("state").equals("running")) throw new IllegalStateException(run.encode());
             Thread.sleep(20);
@@ -89,20 +88,39 @@ public class BackfillBench {
     static JsonObject verify(String domain) throws Exception {
         long id = call(HttpMethod.POST, "/admin/migrations/" + domain + "/verification", null).getLong("run");
         while (true) {
-            JsonObject run = call(HttpMethod.GET, "/admin/migrations/" + domain + "/verification/" + id, null);
+            JsonObject run = poll("/admin/migrations/" + domain + "/verification/" + id);
             if (!run.getString("state").equals("running")) return run;
             Thread.sleep(20);
         }
     }
 
+    /** A status read; one that fails is reported and read again, a few times at most. */
+    static JsonObject poll(String path) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return call(HttpMethod.GET, path, null);
+            } catch (Exception e) {
+                if (attempt == 5) throw e;
+                System.err.println("  status read failed, reading again: " + e.getMessage());
+            }
+        }
+    }
+
     static JsonObject call(HttpMethod method, String path, String body) throws Exception {
         RequestOptions o = new RequestOptions().setMethod(method).setURI(path).putHeader("Content-Type", "application/json");
-        Future<Buffer> f = http.request(o).compose(r -> body == null ? r.send() : r.send(body)).compose(r -> r.body());
-        return new JsonObject(f.toCompletionStage().toCompletableFuture().get());
+        Future<JsonObject> f = http.request(o).compose(r -> body == null ? r.send() : r.send(body))
+                .compose(r -> r.body().map(b -> {
+                    if (r.statusCode() >= 300) throw new IllegalStateException(method + " " + path + " answered " + r.statusCode() + ": " + b);
+                    if (b.length() == 0) throw new IllegalStateException(method + " " + path + " answered " + r.statusCode() + " without a body");
+                    return new JsonObject(b);
+                }));
+        return f.toCompletionStage().toCompletableFuture().get();
     }
 
     static void sql(Pool pool, String sql) throws Exception {
+        long t0 = System.nanoTime();
         pool.query(sql).execute().toCompletionStage().toCompletableFuture().get();
+        System.err.printf("  %.2f s  %s%n", seconds(t0), sql.length() > 60 ? sql.substring(0, 60) + "..." : sql);
     }
 
     static long count(Pool pool, String sql) throws Exception {
