@@ -209,6 +209,13 @@ public interface TurnoutConfig {
         @WithDefault("500ms")
         Duration refreshInterval();
 
+        /**
+         * Where the Unleash client keeps the last flags it fetched, so a restart while the server is
+         * down starts from them instead of from "every domain at legacy".
+         */
+        @WithDefault(".turnout/unleash-backup.json")
+        Path unleashBackupFile();
+
         /** Unleash application name. */
         @WithDefault("turnout")
         String appName();

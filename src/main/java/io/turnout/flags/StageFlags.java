@@ -62,10 +62,10 @@ public class StageFlags {
         }
         UnleashConfig.Builder b = UnleashConfig.builder()
                 .appName(config.appName())
-                .instanceId(config.appName() + "-" + ProcessHandle.current().pid())
-                .backupFile(backupFile().toString());
+                .instanceId(config.appName() + "-" + ProcessHandle.current().pid());
         if (config.unleashUrl().isPresent()) {
             b.unleashAPI(config.unleashUrl().get())
+                    .backupFile(persistentBackup(config.unleashBackupFile()).toString())
                     .fetchTogglesInterval(Math.max(1, config.unleashPollInterval().toSeconds()))
                     .synchronousFetchOnInitialisation(false);
             config.unleashToken().ifPresent(b::apiKey);
@@ -75,6 +75,7 @@ public class StageFlags {
             b.unleashAPI("http://localhost/offline")
                     .unleashFeatureFetcherFactory(c -> file)
                     .fetchTogglesInterval(1)
+                    .backupFile(backupFile().toString())
                     .synchronousFetchOnInitialisation(true)
                     .disableMetrics();
             LOG.infof("Stage flags from file %s (no Unleash URL configured)", config.file().toAbsolutePath());
@@ -118,6 +119,17 @@ public class StageFlags {
         return stage.orElse(Stage.LEGACY);
     }
 
+    private static Path persistentBackup(Path file) {
+        try {
+            Path dir = file.toAbsolutePath().getParent();
+            if (dir != null) Files.createDirectories(dir);
+            return file;
+        } catch (IOException e) {
+            throw new IllegalStateException("Cannot create the directory of the Unleash backup file " + file, e);
+        }
+    }
+
+    /** The offline client needs no backup: the flag file is its source. */
     private static Path backupFile() {
         try {
             Path dir = Files.createTempDirectory("turnout-unleash");

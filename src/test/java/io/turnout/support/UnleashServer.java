@@ -58,8 +58,15 @@ public class UnleashServer implements QuarkusTestResourceLifecycleManager {
         } catch (IOException | java.sql.SQLException e) {
             throw new IllegalStateException("Could not start the Unleash test server: " + e.getMessage(), e);
         }
+        Path backup = Path.of("target/unleash-backup.json");
+        try {
+            Files.deleteIfExists(backup);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
         return Map.of("turnout.flags.unleash-url", base + "/api",
-                "turnout.flags.unleash-poll-interval", "1s");
+                "turnout.flags.unleash-poll-interval", "1s",
+                "turnout.flags.unleash-backup-file", backup.toString());
     }
 
     private static boolean health() {
