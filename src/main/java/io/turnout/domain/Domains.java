@@ -1,9 +1,9 @@
 package io.turnout.domain;
 
-import io.turnout.TurnoutConfig;
 import io.turnout.TurnoutConfig.DomainConfig;
 import io.turnout.TurnoutConfig.FieldConfig;
 import io.turnout.TurnoutConfig.StoreConfig;
+import io.turnout.TurnoutConfig;
 import io.turnout.db.Database;
 import io.turnout.db.Databases;
 import io.turnout.store.TableStore;
@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.regex.Pattern;
@@ -109,7 +110,7 @@ public class Domains {
             db.ifPresent(d -> checks.add(new PreflightCheck(checkName, d, sql, pc.level().equals("block"))));
         });
         return new Domain(name, flag, key.get(), List.copyOf(fields), legacy, target, cfg.shadowSampleRate(),
-                new Normalization(java.util.Set.copyOf(ignored), precision), List.copyOf(checks));
+                new Normalization(Set.copyOf(ignored), precision), List.copyOf(checks));
     }
 
     private static Field field(String name, FieldConfig fc, List<String> problems) {
@@ -130,7 +131,7 @@ public class Domains {
         return new Field(name, type, fc.required(), fc.maxLength().orElse(null));
     }
 
-    private static TableStore store(Side side, StoreConfig cfg, java.util.Set<String> declared, List<Field> fields, Field key,
+    private static TableStore store(Side side, StoreConfig cfg, Set<String> declared, List<Field> fields, Field key,
             Function<String, Optional<Database>> databases, List<String> problems) {
         String where = side.label() + " store";
         int before = problems.size();

@@ -1,13 +1,14 @@
 package io.turnout.store;
 
 import io.turnout.db.Database;
+import io.turnout.domain.Normalization;
 import io.turnout.domain.Record;
 import io.turnout.domain.Side;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.SqlClient;
-import io.turnout.domain.Normalization;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * One of a domain's two stores. Every method takes the connection to run on, so a caller can put
@@ -61,8 +62,8 @@ public interface Store {
     Future<Map<Object, Long>> hashes(SqlClient client, Object after, Object upTo, List<Object> keys, Normalization normalization);
 
     /** The API field stored in a column of this store, for naming fields in errors. */
-    default java.util.Optional<String> fieldOfColumn(String column) {
-        return java.util.Optional.empty();
+    default Optional<String> fieldOfColumn(String column) {
+        return Optional.empty();
     }
 
     /** Makes the store hold exactly this record (insert or overwrite): how a second write mirrors the first. */

@@ -2,6 +2,8 @@ package io.turnout.store;
 
 import io.turnout.db.Database;
 import io.turnout.domain.Field;
+import io.turnout.domain.FieldType;
+import io.turnout.domain.Normalization;
 import io.turnout.domain.Record;
 import io.turnout.domain.Side;
 import io.vertx.core.Future;
@@ -11,10 +13,11 @@ import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.lang.reflect.Array;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import io.turnout.domain.Normalization;
 import java.util.Map;
+import java.util.Optional;
 import java.util.StringJoiner;
 
 /**
@@ -327,7 +330,7 @@ public final class TableStore implements Store {
         }
         return client.preparedQuery("SELECT " + key.readSql() + ", " + hashSql(n) + " FROM " + table + where)
                 .execute(Tuple.from(params)).map(rows -> {
-                    Map<Object, Long> out = new java.util.HashMap<>();
+                    Map<Object, Long> out = new HashMap<>();
                     for (Row r : rows) out.put(key.field().type().read(r, 0), r.getLong(1));
                     return out;
                 });
@@ -374,7 +377,7 @@ public final class TableStore implements Store {
         for (Mapping m : mappings) {
             if (n.ignores(m.field().name())) continue;
             String expr = m.readSql();
-            if (m.field().type() == io.turnout.domain.FieldType.TIMESTAMP && n.timestampPrecision() != null) {
+            if (m.field().type() == FieldType.TIMESTAMP && n.timestampPrecision() != null) {
                 expr = "date_trunc('" + n.timestampPrecision() + "', " + expr + ")";
             }
             fields.add(expr);
@@ -383,7 +386,7 @@ public final class TableStore implements Store {
     }
 
     @Override
-    public java.util.Optional<String> fieldOfColumn(String column) {
+    public Optional<String> fieldOfColumn(String column) {
         return mappings.stream().filter(m -> column != null && column.equals(m.column())).map(m -> m.field().name()).findFirst();
     }
 

@@ -151,14 +151,15 @@ class BackfillVerificationTest {
         List<Future<Integer>> writers = new ArrayList<>();
         clients(pool, domain, stop, 4, writers);
 
-        JsonPath started = startBackfill(domain, "{\"direction\":\"forward\",\"chunkSize\":5000}");
+        // capped at 40,000 rows/s so the copy takes a few seconds and the clients' writes overlap it
+        JsonPath started = startBackfill(domain, "{\"direction\":\"forward\",\"chunkSize\":5000,\"rowsPerSecond\":40000}");
         assertThat(started.getLong("estimatedRows")).isGreaterThan(90_000);
         JsonPath done = awaitBackfillDone(domain);
         stop.set(true);
         int writes = 0;
         for (Future<Integer> w : writers) writes += w.get(1, TimeUnit.MINUTES);
         pool.shutdown();
-        assertThat(writes).as("client writes during the backfill").isGreaterThan(50);
+        assertThat(writes).as("client writes during the backfill").isGreaterThan(20);
         assertThat(done.getLong("rowsCopied")).isGreaterThan(90_000);
         awaitOutboxEmpty();
 
