@@ -81,7 +81,7 @@ public class BackfillBench {
             JsonObject run = poll("/admin/migrations/" + domain + "/backfill");
             if (run.getString("state").equals("done")) return seconds(t0);
             if (!run.getString("state").equals("running")) throw new IllegalStateException(run.encode());
-            Thread.sleep(20);
+            pollInterval();
         }
     }
 
@@ -90,7 +90,7 @@ public class BackfillBench {
         while (true) {
             JsonObject run = poll("/admin/migrations/" + domain + "/verification/" + id);
             if (!run.getString("state").equals("running")) return run;
-            Thread.sleep(20);
+            pollInterval();
         }
     }
 
@@ -115,6 +115,11 @@ public class BackfillBench {
                     return new JsonObject(b);
                 }));
         return f.toCompletionStage().toCompletableFuture().get();
+    }
+
+    /** Between two status reads of a run that is still going. */
+    static void pollInterval() {
+        java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L);
     }
 
     static void sql(Pool pool, String sql) throws Exception {
