@@ -39,7 +39,7 @@ public class BackfillBench {
         sql(main, "TRUNCATE company_connections");
         sql(main, "VACUUM ANALYZE company_connections");
 
-        double oneDb = backfill("connections", 10000);
+        double oneDb = backfill("connections", 25000);
 
         // baseline: one checksum scan of each table
         t0 = System.nanoTime();
