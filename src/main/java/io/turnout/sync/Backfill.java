@@ -447,7 +447,7 @@ public class Backfill {
         return Future.all(sourceKeys, targetKeys).compose(v -> {
             Set<Object> keys = new LinkedHashSet<>(sourceKeys.result());
             keys.addAll(targetKeys.result());
-            return mirror.syncAll(domain, new ArrayList<>(keys), direction.source, direction.target).map(n -> (long) n);
+            return mirror.syncRange(domain, new ArrayList<>(keys), after, upTo, direction.source, direction.target).map(n -> (long) n);
         });
     }
 

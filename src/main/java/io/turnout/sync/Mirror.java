@@ -3,6 +3,8 @@ package io.turnout.sync;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Record;
 import io.turnout.domain.Side;
+import io.turnout.store.Filter;
+import io.turnout.store.Query;
 import io.turnout.store.Store;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.SqlClient;
@@ -11,6 +13,7 @@ import jakarta.inject.Singleton;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Brings one key of a store to the state another store holds for it: put the record, or delete it
@@ -36,15 +39,33 @@ public class Mirror {
      * Locks are taken in hash order, so batches that share keys cannot deadlock.
      */
     public Future<Integer> syncAll(Domain domain, List<Object> keys, Side source, Side target) {
-        if (keys.isEmpty()) return Future.succeededFuture(0);
         Store from = domain.store(source);
+        return syncLocked(domain, keys, source, target, () -> from.getAll(from.database().pool(), keys));
+    }
+
+    /**
+     * {@link #syncAll} for keys known to lie in {@code (after, upTo]}: reads the source range in one
+     * scan instead of probing key by key, and keeps only the locked keys (a row that appeared in the
+     * range after the keys were listed belongs to the live write that created it).
+     */
+    public Future<Integer> syncRange(Domain domain, List<Object> keys, Object after, Object upTo, Side source, Side target) {
+        Store from = domain.store(source);
+        List<Filter> bound = upTo == null ? List.of() : List.of(new Filter(domain.key(), Filter.Op.LTE, List.of(upTo)));
+        Set<Object> locked = new HashSet<>(keys);
+        return syncLocked(domain, keys, source, target, () -> from.list(from.database().pool(), new Query(bound, Integer.MAX_VALUE, after))
+                .map(rows -> rows.stream().filter(r -> locked.contains(r.get(domain.key().name()))).toList()));
+    }
+
+    private Future<Integer> syncLocked(Domain domain, List<Object> keys, Side source, Side target,
+            Supplier<Future<List<Record>>> read) {
+        if (keys.isEmpty()) return Future.succeededFuture(0);
         Store to = domain.store(target);
         String[] names = keys.stream().map(k -> domain.name() + ":" + domain.keyText(k)).toArray(String[]::new);
         return to.database().pool().withTransaction(tx -> tx
                 .preparedQuery("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(n, 0) AS h "
                         + "FROM unnest($1::text[]) AS n) AS l ORDER BY h")
                 .execute(Tuple.of(names))
-                .compose(v -> from.getAll(from.database().pool(), keys))
+                .compose(v -> read.get())
                 .compose(present -> {
                     Set<Object> found = new HashSet<>();
                     present.forEach(r -> found.add(r.get(domain.key().name())));
