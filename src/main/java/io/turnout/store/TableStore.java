@@ -192,9 +192,30 @@ public final class TableStore implements Store {
 
     @Override
     public Future<Written> delete(SqlClient client, Object keyValue, Companion note) {
+        if (note instanceof MirrorNote mirror) {
+            return deleteBoth(client, keyValue, mirror);
+        }
         String sql = deleteSql + " RETURNING " + key.readSql() + " AS " + quote(key.field().name());
         List<Object> params = new ArrayList<>(List.of(keyValue));
         return write(client, sql, params, note, false);
+    }
+
+    /**
+     * A delete from both stores of one database, as a transaction of separate statements rather
+     * than one: the second delete must see a row that a concurrent backfill copied in while the
+     * first delete waited for that backfill's row lock, and a single statement's snapshot, taken
+     * before the wait, would miss it (an upsert sees it through ON CONFLICT; a delete does not).
+     */
+    private Future<Written> deleteBoth(SqlClient client, Object keyValue, MirrorNote mirror) {
+        TableStore target = (TableStore) mirror.target();
+        java.util.function.Function<SqlClient, Future<Written>> work = tx -> tx
+                .preparedQuery("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .execute(Tuple.of(mirror.domain() + ":" + keyValue))
+                .compose(v -> tx.preparedQuery(deleteSql).execute(Tuple.of(keyValue)))
+                .compose(rows -> rows.rowCount() == 0
+                        ? Future.succeededFuture(new Written(null, false, null))
+                        : target.deleteAll(tx, List.of(keyValue)).map(new Written(null, true, null)));
+        return client instanceof io.vertx.sqlclient.Pool pool ? pool.withTransaction(work::apply) : work.apply(client);
     }
 
     /**
