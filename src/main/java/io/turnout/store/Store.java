@@ -66,10 +66,10 @@ public interface Store {
         return Optional.empty();
     }
 
-    /** Makes the store hold exactly this record (insert or overwrite): how a second write mirrors the first. */
-    Future<Void> put(SqlClient client, Record record);
-
-    /** {@link #put} for many records in one round trip. */
+    /**
+     * Makes the store hold exactly these records (insert or overwrite), in one round trip: how a
+     * second write mirrors the first. Keys must be distinct.
+     */
     Future<Void> putAll(SqlClient client, List<Record> records);
 
     /** Deletes every record with one of these keys. */

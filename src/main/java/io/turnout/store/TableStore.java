@@ -51,7 +51,8 @@ public final class TableStore implements Store {
     private final String getAllSql;
     private final String deleteAllSql;
     private final String putAllSql;
-    private final String putSql;
+    private final String putColumns;
+    private final String onConflict;
     private final List<Mapping> putOrder;
 
     public TableStore(Side side, Database database, String table, List<Mapping> mappings, String keyField) {
@@ -73,21 +74,17 @@ public final class TableStore implements Store {
         this.deleteAllSql = "DELETE FROM " + this.table + " WHERE " + quote(key.column()) + keyArray;
         this.putOrder = mappings.stream().filter(Mapping::writable).toList();
         StringJoiner cols = new StringJoiner(", ");
-        StringJoiner params = new StringJoiner(", ");
+        StringJoiner arrays = new StringJoiner(", ");
         StringJoiner updates = new StringJoiner(", ");
         for (int i = 0; i < putOrder.size(); i++) {
             Mapping m = putOrder.get(i);
             cols.add(quote(m.column()));
-            params.add("$" + (i + 1) + "::" + m.field().type().sqlType());
+            arrays.add("$" + (i + 1) + "::" + m.field().type().sqlType() + "[]");
             if (m != key) updates.add(quote(m.column()) + " = EXCLUDED." + quote(m.column()));
         }
-        String onConflict = " ON CONFLICT (" + quote(key.column()) + ") DO " + (updates.length() == 0 ? "NOTHING" : "UPDATE SET " + updates);
-        this.putSql = "INSERT INTO " + this.table + " (" + cols + ") VALUES (" + params + ")" + onConflict;
-        StringJoiner arrays = new StringJoiner(", ");
-        for (int i = 0; i < putOrder.size(); i++) {
-            arrays.add("$" + (i + 1) + "::" + putOrder.get(i).field().type().sqlType() + "[]");
-        }
-        this.putAllSql = "INSERT INTO " + this.table + " (" + cols + ") SELECT * FROM unnest(" + arrays + ")" + onConflict;
+        this.putColumns = cols.toString();
+        this.onConflict = " ON CONFLICT (" + quote(key.column()) + ") DO " + (updates.length() == 0 ? "NOTHING" : "UPDATE SET " + updates);
+        this.putAllSql = "INSERT INTO " + this.table + " (" + putColumns + ") SELECT * FROM unnest(" + arrays + ")" + onConflict;
     }
 
     @Override
@@ -98,11 +95,6 @@ public final class TableStore implements Store {
     @Override
     public Database database() {
         return database;
-    }
-
-    /** Fields this store holds as columns; the others it derives and does not store. */
-    public List<Mapping> mappings() {
-        return mappings;
     }
 
     /** SQL text naming the table, for probes at start-up. */
@@ -255,27 +247,18 @@ public final class TableStore implements Store {
 
     /** An upsert of this store from the API-shaped rows of CTE {@code from}, joined to {@code lock}. */
     String putFrom(String from, String lock) {
-        StringJoiner cols = new StringJoiner(", ");
         StringJoiner vals = new StringJoiner(", ");
-        StringJoiner updates = new StringJoiner(", ");
         for (Mapping m : putOrder) {
-            cols.add(quote(m.column()));
             vals.add(from + "." + quote(m.field().name()));
-            if (m != key) updates.add(quote(m.column()) + " = EXCLUDED." + quote(m.column()));
         }
-        return "INSERT INTO " + table + " (" + cols + ") SELECT " + vals + " FROM " + from + (lock == null ? "" : ", " + lock)
-                + " ON CONFLICT (" + quote(key.column()) + ") DO " + (updates.length() == 0 ? "NOTHING" : "UPDATE SET " + updates);
+        return "INSERT INTO " + table + " (" + putColumns + ") SELECT " + vals + " FROM " + from + (lock == null ? "" : ", " + lock)
+                + onConflict;
     }
 
     /** A delete from this store of the keys in CTE {@code from}, joined to {@code lock}. */
     String deleteFrom(String from, String lock, String keyField) {
         return "DELETE FROM " + table + " WHERE " + quote(key.column()) + " IN (SELECT " + from + "." + quote(keyField)
                 + " FROM " + from + ", " + lock + ")";
-    }
-
-    @Override
-    public Future<Void> put(SqlClient client, Record record) {
-        return client.preparedQuery(putSql).execute(tuple(putOrder, record)).mapEmpty();
     }
 
     /** One statement for the whole batch: each column travels as one array parameter. Keys must be distinct. */
@@ -416,14 +399,6 @@ public final class TableStore implements Store {
             if (m.field().name().equals(field)) return m;
         }
         throw new IllegalArgumentException(field);
-    }
-
-    private static Tuple tuple(List<Mapping> order, Record values) {
-        Tuple t = Tuple.tuple();
-        for (Mapping m : order) {
-            t.addValue(values.get(m.field().name()));
-        }
-        return t;
     }
 
     /** A typed Java array, which the client binds as a PostgreSQL array. */

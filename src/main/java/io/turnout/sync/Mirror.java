@@ -7,7 +7,6 @@ import io.turnout.store.Filter;
 import io.turnout.store.Query;
 import io.turnout.store.Store;
 import io.vertx.core.Future;
-import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import jakarta.inject.Singleton;
 import java.util.HashSet;
@@ -25,13 +24,9 @@ import java.util.function.Supplier;
 @Singleton
 public class Mirror {
 
-    /** Syncs a key across databases in its own transaction on the target. */
+    /** Syncs one key across databases in its own transaction on the target. */
     public Future<Void> sync(Domain domain, Object key, Side source, Side target) {
-        Store from = domain.store(source);
-        Store to = domain.store(target);
-        return to.database().pool().withTransaction(tx -> lock(tx, domain, key)
-                .compose(v -> from.get(from.database().pool(), key))
-                .compose(record -> apply(tx, to, key, record)));
+        return syncAll(domain, List.of(key), source, target).mapEmpty();
     }
 
     /**
@@ -72,15 +67,5 @@ public class Mirror {
                     List<Object> gone = keys.stream().filter(k -> !found.contains(k)).toList();
                     return to.putAll(tx, present).compose(v -> to.deleteAll(tx, gone)).map(present.size());
                 }));
-    }
-
-    private static Future<Void> apply(SqlClient tx, Store to, Object key, Record state) {
-        return state == null ? to.deleteAll(tx, List.of(key)) : to.put(tx, state);
-    }
-
-    private static Future<Void> lock(SqlClient tx, Domain domain, Object key) {
-        return tx.preparedQuery("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .execute(Tuple.of(domain.name() + ":" + domain.keyText(key)))
-                .mapEmpty();
     }
 }

@@ -36,10 +36,6 @@ public class Outbox {
         this.maxBackoff = config.outbox().maxBackoff();
     }
 
-    public Future<Void> done(Database db, long id) {
-        return db.pool().preparedQuery("DELETE FROM turnout_outbox WHERE id = $1").execute(Tuple.of(id)).mapEmpty();
-    }
-
     public Future<Void> doneAll(Database db, List<Long> ids) {
         return db.pool().preparedQuery("DELETE FROM turnout_outbox WHERE id = ANY($1)")
                 .execute(Tuple.of(ids.toArray(new Long[0]))).mapEmpty();

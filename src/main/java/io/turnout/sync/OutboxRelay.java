@@ -112,7 +112,7 @@ public class OutboxRelay {
             return outbox.failed(db, entry.id(), entry.attempts(), "key does not parse: " + e.getMessage());
         }
         return mirror.sync(domain, key, entry.source(), entry.target())
-                .compose(v -> outbox.done(db, entry.id()))
+                .compose(v -> outbox.doneAll(db, List.of(entry.id())))
                 .onSuccess(v -> {
                     if (entry.attempts() > 0) {
                         LOG.infof("Domain %s: key %s mirrored to the %s store after %d retries",

@@ -101,17 +101,6 @@ public class Verification {
                 });
     }
 
-    /** Runs a verification to its end; for callers that want the result. */
-    public Future<Run> runToEnd(Domain domain) {
-        return start(domain).compose(run -> awaitEnd(run.id()));
-    }
-
-    private final Map<Long, Promise<Run>> ends = new java.util.concurrent.ConcurrentHashMap<>();
-
-    private Future<Run> awaitEnd(long id) {
-        return ends.computeIfAbsent(id, k -> Promise.promise()).future();
-    }
-
     public Future<Run> get(long id) {
         return control().preparedQuery("SELECT * FROM turnout_verification WHERE id = $1").execute(Tuple.of(id))
                 .map(rows -> rows.size() == 0 ? null : run(rows.iterator().next()));
@@ -180,8 +169,6 @@ public class Verification {
                                 + "%d different, %d transient", run.domain(), id, run.ranges(), run.rowsLegacy(), run.rowsNew(),
                         run.missing(), run.extra(), run.different(), run.transientDifferences());
             }
-            Promise<Run> p = ends.remove(id);
-            if (p != null) p.complete(run);
         });
     }
 
