@@ -40,6 +40,66 @@ public interface TurnoutConfig {
     /** Comparing the two stores of a domain. */
     VerificationConfig verification();
 
+    /** External read-only search services (Connectra-style) that domains may read from, by name. */
+    Map<String, SearchOriginConfig> search();
+
+    interface SearchOriginConfig {
+        /** Base URL of the search service, e.g. {@code http://connectra:8080}; {@code /v1/{index}/...} is appended. */
+        String url();
+
+        /** Sent as {@code Authorization: Bearer ...} when set. */
+        Optional<String> apiKey();
+
+        /** Longest wait for one call, retries excluded. */
+        @WithDefault("2s")
+        Duration timeout();
+
+        /** Calls in flight at once; more wait in the queue. */
+        @WithDefault("64")
+        int bulkhead();
+
+        /** Calls waiting for a bulkhead slot; beyond it a read is refused with 503 at once. */
+        @WithDefault("256")
+        int bulkheadQueue();
+
+        /** The circuit breaker of this origin. */
+        BreakerConfig breaker();
+
+        /** Extra attempts of an idempotent call after a connection failure or a 502/503/504. */
+        @WithDefault("1")
+        int retries();
+
+        /** Wait before a retry. */
+        @WithDefault("50ms")
+        Duration retryDelay();
+
+        /** Batch calls sent at once when one lookup needs several. */
+        @WithDefault("4")
+        int batchConcurrency();
+
+        /** Connections kept to the search service. */
+        @WithDefault("32")
+        int connections();
+    }
+
+    interface BreakerConfig {
+        /** Calls in the rolling window the failure ratio is measured over. */
+        @WithDefault("20")
+        int requestVolumeThreshold();
+
+        /** Share of failed calls in the window that opens the breaker. */
+        @WithDefault("0.5")
+        double failureRatio();
+
+        /** How long the breaker stays open before letting trial calls through. */
+        @WithDefault("10s")
+        Duration delay();
+
+        /** Successful trial calls that close a half-open breaker. */
+        @WithDefault("2")
+        int successThreshold();
+    }
+
     interface ControlConfig {
         /** Name of the database (under turnout.databases) that holds Turnout's control tables. */
         @WithDefault("main")
@@ -149,6 +209,24 @@ public interface TurnoutConfig {
         Map<String, PreflightConfig> preflight();
     }
 
+    interface SearchStoreConfig {
+        /** Name of a search origin under {@code turnout.search}. */
+        String origin();
+
+        /** The index holding this domain's documents. */
+        String index();
+
+        /** Field to document attribute, where the search service names it differently. */
+        Map<String, String> attributes();
+
+        /**
+         * When the search origin cannot answer, serve reads from the domain's table store instead of
+         * answering 503. Responses then carry {@code X-Turnout-Origin: legacy-fallback}. Off unless set.
+         */
+        @WithDefault("false")
+        boolean fallback();
+    }
+
     interface PreflightConfig {
         /** Database to run in. */
         String database();
@@ -174,11 +252,14 @@ public interface TurnoutConfig {
     }
 
     interface StoreConfig {
-        /** Name of a database under {@code turnout.databases}. */
-        String database();
+        /** Name of a database under {@code turnout.databases}; with {@code table}, for a table store. */
+        Optional<String> database();
 
         /** Table name, optionally schema-qualified. */
-        String table();
+        Optional<String> table();
+
+        /** For a read-only search store instead of a table: the origin and index it reads. */
+        Optional<SearchStoreConfig> search();
 
         /** Field to column, where the column is named differently from the field. */
         Map<String, String> columns();

@@ -66,3 +66,66 @@ SELECT 1 + (g % 499), 1 + ((g * 7) % 503),
        timestamp '2024-01-01 00:00:00' + g * interval '3 minutes'
 FROM generate_series(1, :demo_rows) AS g
 WHERE NOT EXISTS (SELECT 1 FROM direct_messages);
+
+-- Seed 004: companies and contacts. PostgreSQL keeps every write; reads move to a search service
+-- (Connectra-style) that indexes these tables on its own. One company per 10 contacts.
+CREATE TABLE IF NOT EXISTS companies (
+    uuid           uuid         PRIMARY KEY,
+    name           varchar(255) NOT NULL,
+    domain         varchar(255),
+    industry       varchar(100),
+    employee_count integer,
+    founded_year   integer,
+    keywords       text,
+    technologies   text,
+    linkedin_url   varchar(500),
+    country        varchar(100),
+    created_at     timestamptz  NOT NULL DEFAULT now(),
+    updated_at     timestamptz  NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS idx_companies_industry ON companies (industry);
+
+CREATE TABLE IF NOT EXISTS contacts (
+    uuid         uuid         PRIMARY KEY,
+    first_name   varchar(100),
+    last_name    varchar(100),
+    email        varchar(255),
+    title        varchar(255),
+    department   varchar(100),
+    seniority    varchar(50),
+    company_uuid uuid         REFERENCES companies (uuid) ON DELETE SET NULL,
+    linkedin_url varchar(500),
+    country      varchar(100),
+    created_at   timestamptz  NOT NULL DEFAULT now(),
+    updated_at   timestamptz  NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS idx_contacts_company ON contacts (company_uuid);
+CREATE INDEX IF NOT EXISTS idx_contacts_linkedin ON contacts (linkedin_url);
+
+INSERT INTO companies (uuid, name, domain, industry, employee_count, founded_year, keywords, technologies,
+                       linkedin_url, country, created_at, updated_at)
+SELECT md5('company-' || g)::uuid, 'Company ' || g, 'company' || g || '.example.com',
+       (ARRAY['software', 'finance', 'health', 'retail', 'energy'])[1 + g % 5],
+       10 * (1 + g % 500), 1950 + g % 75,
+       (ARRAY['b2b,saas', 'payments', 'clinics,care', 'e-commerce', 'solar,grid'])[1 + g % 5],
+       (ARRAY['java,postgresql', 'python', 'react,node', 'go,kafka', 'rust'])[1 + g % 5],
+       'https://www.linkedin.com/company/company-' || g,
+       (ARRAY['US', 'DE', 'IN', 'BR', 'FR'])[1 + g % 5],
+       timestamptz '2024-01-01 00:00:00+00' + g * interval '1 hour',
+       timestamptz '2024-01-01 00:00:00+00' + g * interval '1 hour'
+FROM generate_series(1, greatest(1, :demo_rows / 100)) AS g
+WHERE NOT EXISTS (SELECT 1 FROM companies);
+
+INSERT INTO contacts (uuid, first_name, last_name, email, title, department, seniority, company_uuid,
+                      linkedin_url, country, created_at, updated_at)
+SELECT md5('contact-' || g)::uuid, 'First' || g, 'Last' || g, 'person' || g || '@example.com',
+       (ARRAY['Engineer', 'Account Executive', 'Controller', 'Nurse', 'Buyer'])[1 + g % 5],
+       (ARRAY['engineering', 'sales', 'finance', 'operations', 'marketing'])[1 + g % 5],
+       (ARRAY['junior', 'senior', 'manager', 'director', 'vp'])[1 + g % 5],
+       md5('company-' || (1 + g % greatest(1, :demo_rows / 100)))::uuid,
+       'https://www.linkedin.com/in/person-' || g,
+       (ARRAY['US', 'DE', 'IN', 'BR', 'FR'])[1 + g % 5],
+       timestamptz '2024-01-01 00:00:00+00' + g * interval '10 minutes',
+       timestamptz '2024-01-01 00:00:00+00' + g * interval '10 minutes'
+FROM generate_series(1, greatest(1, :demo_rows / 10)) AS g
+WHERE NOT EXISTS (SELECT 1 FROM contacts);

@@ -12,6 +12,8 @@ public class ApiException extends RuntimeException {
     final Side origin;
     final Stage stage;
     final Integer retryAfterSeconds;
+    /** The name of the origin that failed, for problems about a search origin. */
+    String originName;
 
     ApiException(int status, String slug, String title, String detail, String field, Side origin, Stage stage,
             Integer retryAfterSeconds) {
@@ -38,6 +40,13 @@ public class ApiException extends RuntimeException {
     }
 
     ApiException servedBy(Side origin, Stage stage) {
-        return new ApiException(status, slug, title, getMessage(), field, origin, stage, retryAfterSeconds);
+        ApiException e = new ApiException(status, slug, title, getMessage(), field, origin, stage, retryAfterSeconds);
+        e.originName = originName;
+        return e;
+    }
+
+    ApiException naming(String origin) {
+        this.originName = origin;
+        return this;
     }
 }

@@ -9,9 +9,14 @@ import io.turnout.TurnoutConfig;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Domains;
 import io.turnout.domain.Field;
+import io.turnout.domain.FieldType;
 import io.turnout.domain.Record;
 import io.turnout.routing.DataRouter;
 import io.turnout.routing.DataRouter.Served;
+import io.turnout.domain.Side;
+import io.turnout.search.SearchFailure;
+import io.turnout.search.SearchStore;
+import io.turnout.store.Filter;
 import io.turnout.store.Query;
 import io.turnout.store.StoreException;
 import io.vertx.core.Future;
@@ -28,7 +33,10 @@ import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
 import java.net.URI;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -94,6 +102,7 @@ public class DataResource {
                 body.put("next", d.keyText(s.value().get(s.value().size() - 1).get(d.key().name())));
             } else {
                 body.putNull("next");
+                missing(d, query, s.value()).ifPresent(m -> m.forEach(body.putArray("missing")::add));
             }
             return ok(Response.ok(), s, body);
             });
@@ -173,6 +182,12 @@ public class DataResource {
     }
 
     private Response failure(Domain domain, Throwable e) {
+        if (e instanceof SearchFailure sf) {
+            Side side = domain.origin(Side.NEW) instanceof SearchStore ? Side.NEW : Side.LEGACY;
+            return Problems.response(new ApiException(503, "search-unavailable", "Search origin unavailable",
+                    "The search origin '" + sf.origin() + "' serving domain " + domain.name() + " " + sf.getMessage() + "; retry later",
+                    null, side, router.stage(domain), (int) sf.retryAfterSeconds()).naming(sf.origin()));
+        }
         if (e instanceof ApiException api) return Problems.response(api.servedBy(api.origin, api.stage == null ? router.stage(domain) : api.stage));
         if (e instanceof StoreException se) {
             var stage = router.stage(domain);
@@ -195,12 +210,30 @@ public class DataResource {
         return new Problems().unexpected(e);
     }
 
+    /**
+     * For a lookup by keys ({@code key.in=...} and nothing else) on its last page: the keys asked
+     * for that no record has, in the order asked.
+     */
+    private static java.util.Optional<List<String>> missing(Domain d, Query query, List<Record> found) {
+        if (query.filters().size() != 1) return java.util.Optional.empty();
+        Filter f = query.filters().get(0);
+        if (f.op() != Filter.Op.IN || !f.field().equals(d.key())) return java.util.Optional.empty();
+        Set<Object> present = new HashSet<>();
+        found.forEach(r -> present.add(r.get(d.key().name())));
+        return java.util.Optional.of(f.values().stream()
+                .filter(k -> !present.contains(k))
+                .filter(k -> query.after() == null || FieldType.compare(k, query.after()) > 0)
+                .distinct()
+                .map(d::keyText)
+                .toList());
+    }
+
     private Response notFound(Domain d, String id, Served<?> s) {
         return Problems.response(ApiException.notFound("Domain " + d.name() + " has no record with key " + id).servedBy(s.origin(), s.stage()));
     }
 
     private static Response ok(Response.ResponseBuilder r, Served<?> s, ObjectNode body) {
-        Problems.headers(r, s.origin(), s.stage());
+        Problems.headers(r, s.originLabel(), s.stage());
         if (body != null) r.entity(body.toString()).type(MediaType.APPLICATION_JSON);
         return r.build();
     }

@@ -83,6 +83,7 @@ public class Problems {
         body.put("status", e.status);
         body.put("detail", e.getMessage());
         if (e.field != null) body.put("field", e.field);
+        if (e.originName != null) body.put("origin", e.originName);
         Response.ResponseBuilder r = Response.status(e.status).type(PROBLEM_JSON).entity(body.toString());
         headers(r, e.origin, e.stage);
         if (e.retryAfterSeconds != null) r.header("Retry-After", e.retryAfterSeconds);
@@ -90,7 +91,11 @@ public class Problems {
     }
 
     static void headers(Response.ResponseBuilder r, Side origin, Stage stage) {
-        if (origin != null) r.header(ORIGIN, origin.label());
+        headers(r, origin == null ? null : origin.label(), stage);
+    }
+
+    static void headers(Response.ResponseBuilder r, String origin, Stage stage) {
+        if (origin != null) r.header(ORIGIN, origin);
         if (stage != null) r.header(STAGE, stage.label());
     }
 }

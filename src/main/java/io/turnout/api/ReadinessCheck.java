@@ -6,6 +6,10 @@ import io.turnout.db.Database;
 import io.turnout.db.Databases;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Domains;
+import io.turnout.domain.Side;
+import io.turnout.search.SearchClient;
+import io.turnout.search.SearchOrigins;
+import io.turnout.store.Store;
 import io.turnout.routing.DataRouter;
 import io.turnout.routing.Stage;
 import io.vertx.core.Future;
@@ -21,18 +25,21 @@ import org.eclipse.microprofile.health.Readiness;
 /**
  * Ready when every database that some domain reads from or writes first to, at its current stage,
  * answers. A database that only takes second writes does not take Turnout out of rotation: the
- * outbox covers it, and its state shows in the check's data.
+ * outbox covers it, and its state shows in the check's data. So does each search origin's breaker:
+ * a search outage answers 503 for its own domains' reads but keeps the replica in rotation.
  */
 @Readiness
 public class ReadinessCheck implements AsyncHealthCheck {
     private final Databases databases;
     private final Domains domains;
     private final DataRouter router;
+    private final SearchOrigins search;
 
-    public ReadinessCheck(Databases databases, Domains domains, DataRouter router) {
+    public ReadinessCheck(Databases databases, Domains domains, DataRouter router, SearchOrigins search) {
         this.databases = databases;
         this.domains = domains;
         this.router = router;
+        this.search = search;
     }
 
     @Override
@@ -40,8 +47,8 @@ public class ReadinessCheck implements AsyncHealthCheck {
         Set<String> needed = new HashSet<>();
         for (Domain d : domains.all()) {
             Stage stage = router.stage(d);
-            needed.add(d.store(stage.reads()).database().name());
-            needed.add(d.store(stage.authoritative()).database().name());
+            if (d.origin(stage.reads()) instanceof Store s) needed.add(s.database().name());
+            needed.add(d.store(d.writable(stage.authoritative()) ? stage.authoritative() : Side.LEGACY).database().name());
         }
         List<Future<String>> pings = new ArrayList<>();
         for (Database db : databases.all()) {
@@ -58,6 +65,10 @@ public class ReadinessCheck implements AsyncHealthCheck {
                         String state = pings.get(i++).result();
                         b.withData(db.name(), state);
                         if (!"up".equals(state) && needed.contains(db.name())) b.down();
+                    }
+                    // a search origin's outage fails reads of its own domains only (503), never the replica
+                    for (SearchClient c : search.all()) {
+                        b.withData("search:" + c.name(), "breaker " + SearchOrigins.label(c.breakerState()));
                     }
                     return b.build();
                 })

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Field;
+import io.turnout.domain.FieldType;
+import io.turnout.domain.Side;
 import io.turnout.domain.Record;
 import io.turnout.store.Filter;
 import io.turnout.store.Query;
@@ -113,7 +115,15 @@ final class Requests {
                     "Domain " + domain.name() + " has no field '" + fieldName + "' to filter on"));
             if (op == null || op == Filter.Op.EQ && dot >= 0) {
                 throw ApiException.badField(name, "Unknown filter operator in '" + name
-                        + "'; use field, field.gt, field.gte, field.lt, field.lte or field.in");
+                        + "'; use field, field.gt, field.gte, field.lt, field.lte, field.in or field.prefix");
+            }
+            if (op == Filter.Op.PREFIX && f.type() != FieldType.STRING) {
+                throw ApiException.badField(name, "'" + name + "': prefix applies to string fields only");
+            }
+            for (Side side : Side.values()) {
+                // refused at every stage, so moving the flag never changes which queries work
+                String why = domain.origin(side).unsupported(op);
+                if (why != null) throw ApiException.badField(name, "Filter '" + name + "' cannot be served: " + why);
             }
             List<Object> values = new ArrayList<>();
             if (op == Filter.Op.IN) {

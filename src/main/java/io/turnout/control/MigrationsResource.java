@@ -8,6 +8,8 @@ import io.turnout.api.Problems;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Domains;
 import io.turnout.routing.DataRouter;
+import io.turnout.store.Origin;
+import io.turnout.store.Store;
 import io.turnout.sync.Backfill;
 import io.turnout.sync.Direction;
 import io.turnout.sync.OutboxRelay;
@@ -164,8 +166,8 @@ public class MigrationsResource {
             node.put("domain", d.name());
             node.put("stage", router.stage(d).label());
             node.put("flag", d.flag());
-            node.put("legacyDatabase", d.legacy().database().name());
-            node.put("newDatabase", d.target().database().name());
+            node.put("legacy", describe(d.legacy()));
+            node.put("new", describe(d.target()));
             var depth = relay.depthOf(d.name());
             node.putObject("outbox").put("depth", depth.count()).put("oldestAgeSeconds", depth.oldestAgeSeconds());
             ObjectNode b = node.putObject("backfill");
@@ -175,6 +177,11 @@ public class MigrationsResource {
             node.set("preflight", preflightJson(checks.result()));
             return node;
         });
+    }
+
+    private static String describe(Origin origin) {
+        if (origin instanceof Store s) return "database " + s.database().name();
+        return origin.describe();
     }
 
     private ObjectNode backfillJson(Backfill.Run run) {

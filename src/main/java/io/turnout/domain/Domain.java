@@ -1,15 +1,37 @@
 package io.turnout.domain;
 
+import io.turnout.store.Origin;
 import io.turnout.store.Store;
 import java.util.List;
 import java.util.Optional;
 
-/** A family of records with a legacy and a new store, moved between them by one stage flag. */
-public record Domain(String name, String flag, Field key, List<Field> fields, Store legacy, Store target,
+/**
+ * A family of records with a legacy and a new origin, moved between them by one stage flag. Both
+ * are usually table stores; the new one may instead be a read-only search origin, and then every
+ * write stays on the legacy store.
+ */
+public record Domain(String name, String flag, Field key, List<Field> fields, Origin legacy, Origin target,
         double shadowSampleRate, Normalization normalization, List<PreflightCheck> preflight) {
 
-    public Store store(Side side) {
+    /** The origin that serves reads on this side. */
+    public Origin origin(Side side) {
         return side == Side.LEGACY ? legacy : target;
+    }
+
+    /** The table store on this side; fails for a read-only search origin (see {@link #writable}). */
+    public Store store(Side side) {
+        if (origin(side) instanceof Store s) return s;
+        throw new IllegalStateException("The " + side.label() + " side of domain " + name + " is read-only");
+    }
+
+    /** Whether writes can go to this side. */
+    public boolean writable(Side side) {
+        return origin(side) instanceof Store;
+    }
+
+    /** Whether both sides are table stores, so Turnout can copy and compare them. */
+    public boolean copyable() {
+        return writable(Side.LEGACY) && writable(Side.NEW);
     }
 
     public Optional<Field> field(String name) {
@@ -18,7 +40,7 @@ public record Domain(String name, String flag, Field key, List<Field> fields, St
 
     /** Whether a dual write commits both stores in one transaction. */
     public boolean sameDatabase() {
-        return legacy.database().name().equals(target.database().name());
+        return copyable() && store(Side.LEGACY).database().name().equals(store(Side.NEW).database().name());
     }
 
     /** The key as text, for the outbox and lock names. */

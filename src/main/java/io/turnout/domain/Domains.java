@@ -2,10 +2,15 @@ package io.turnout.domain;
 
 import io.turnout.TurnoutConfig.DomainConfig;
 import io.turnout.TurnoutConfig.FieldConfig;
+import io.turnout.TurnoutConfig.SearchStoreConfig;
 import io.turnout.TurnoutConfig.StoreConfig;
 import io.turnout.TurnoutConfig;
 import io.turnout.db.Database;
 import io.turnout.db.Databases;
+import io.turnout.search.SearchClient;
+import io.turnout.search.SearchOrigins;
+import io.turnout.search.SearchStore;
+import io.turnout.store.Origin;
 import io.turnout.store.TableStore;
 import io.vertx.pgclient.PgException;
 import jakarta.inject.Singleton;
@@ -36,9 +41,9 @@ public class Domains {
 
     private final Map<String, Domain> byName = new LinkedHashMap<>();
 
-    public Domains(TurnoutConfig config, Databases databases) {
-        List<String> problems = new ArrayList<>();
-        byName.putAll(build(config, databases::find, problems));
+    public Domains(TurnoutConfig config, Databases databases, SearchOrigins search) {
+        List<String> problems = new ArrayList<>(SearchOrigins.problems(config));
+        byName.putAll(build(config, databases::find, search::find, problems));
         if (problems.isEmpty()) {
             byName.values().forEach(d -> probe(d, problems));
         }
@@ -49,19 +54,21 @@ public class Domains {
     }
 
     /** Builds every domain that is valid and adds a line per problem, each naming its domain. */
-    static Map<String, Domain> build(TurnoutConfig config, Function<String, Optional<Database>> databases, List<String> problems) {
+    static Map<String, Domain> build(TurnoutConfig config, Function<String, Optional<Database>> databases,
+            Function<String, Optional<SearchClient>> search, List<String> problems) {
         Map<String, Domain> out = new LinkedHashMap<>();
         if (config.domains().isEmpty()) problems.add("no domains are declared under turnout.domains");
         config.domains().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
             List<String> own = new ArrayList<>();
-            Domain d = build(e.getKey(), e.getValue(), databases, own);
+            Domain d = build(e.getKey(), e.getValue(), databases, search, own);
             own.forEach(p -> problems.add("domain '" + e.getKey() + "': " + p));
             if (d != null && own.isEmpty()) out.put(d.name(), d);
         });
         return out;
     }
 
-    private static Domain build(String name, DomainConfig cfg, Function<String, Optional<Database>> databases, List<String> problems) {
+    private static Domain build(String name, DomainConfig cfg, Function<String, Optional<Database>> databases,
+            Function<String, Optional<SearchClient>> search, List<String> problems) {
         if (!NAME.matcher(name).matches()) {
             problems.add("name must be lower-case letters, digits and _, starting with a letter");
             return null;
@@ -84,8 +91,8 @@ public class Domains {
         if (cfg.shadowSampleRate() < 0 || cfg.shadowSampleRate() > 1) {
             problems.add("shadow-sample-rate must be between 0 and 1");
         }
-        TableStore legacy = store(Side.LEGACY, cfg.legacy(), cfg.fields().keySet(), fields, key.get(), databases, problems);
-        TableStore target = store(Side.NEW, cfg.target(), cfg.fields().keySet(), fields, key.get(), databases, problems);
+        Origin legacy = origin(Side.LEGACY, cfg.legacy(), cfg.fields().keySet(), fields, key.get(), databases, search, problems);
+        Origin target = origin(Side.NEW, cfg.target(), cfg.fields().keySet(), fields, key.get(), databases, search, problems);
         if (fields.size() < cfg.fields().size()) return null;
         if (legacy == null || target == null) return null;
         String flag = cfg.flag().orElse("turnout." + name + ".stage");
@@ -131,13 +138,46 @@ public class Domains {
         return new Field(name, type, fc.required(), fc.maxLength().orElse(null));
     }
 
-    private static TableStore store(Side side, StoreConfig cfg, Set<String> declared, List<Field> fields, Field key,
+    private static Origin origin(Side side, StoreConfig cfg, Set<String> declared, List<Field> fields, Field key,
+            Function<String, Optional<Database>> databases, Function<String, Optional<SearchClient>> search, List<String> problems) {
+        String where = side.label() + " store";
+        if (cfg.search().isPresent()) {
+            if (cfg.database().isPresent() || cfg.table().isPresent() || !cfg.columns().isEmpty() || !cfg.expressions().isEmpty()) {
+                problems.add(where + ": a search store takes search.origin, search.index and search.attributes, not database, table, columns or expressions");
+                return null;
+            }
+            return searchStore(side, cfg.search().get(), declared, fields, key, search, problems);
+        }
+        if (cfg.database().isEmpty() || cfg.table().isEmpty()) {
+            problems.add(where + ": needs database and table (a table store) or search (a search store)");
+            return null;
+        }
+        return tableStore(side, cfg, declared, fields, key, databases, problems);
+    }
+
+    private static SearchStore searchStore(Side side, SearchStoreConfig cfg, Set<String> declared, List<Field> fields, Field key,
+            Function<String, Optional<SearchClient>> search, List<String> problems) {
+        String where = side.label() + " store";
+        int before = problems.size();
+        if (side == Side.LEGACY) problems.add(where + ": a search store is read-only, so it can only be the new store");
+        Optional<SearchClient> client = search.apply(cfg.origin());
+        if (client.isEmpty()) problems.add(where + ": search origin '" + cfg.origin() + "' is not declared under turnout.search");
+        if (!COLUMN.matcher(cfg.index()).matches()) problems.add(where + ": index '" + cfg.index() + "' must be lower-case letters, digits and _");
+        for (String f : cfg.attributes().keySet()) {
+            if (!declared.contains(f)) problems.add(where + ": attributes names unknown field '" + f + "'");
+        }
+        if (problems.size() > before) return null;
+        return new SearchStore(side, client.get(), cfg.index(), List.copyOf(fields), key, cfg.attributes(), cfg.fallback());
+    }
+
+    private static TableStore tableStore(Side side, StoreConfig cfg, Set<String> declared, List<Field> fields, Field key,
             Function<String, Optional<Database>> databases, List<String> problems) {
         String where = side.label() + " store";
         int before = problems.size();
-        Optional<Database> db = databases.apply(cfg.database());
-        if (db.isEmpty()) problems.add(where + ": database '" + cfg.database() + "' is not declared under turnout.databases");
-        if (!TABLE.matcher(cfg.table()).matches()) problems.add(where + ": table '" + cfg.table() + "' is not a plain identifier");
+        String table = cfg.table().get();
+        Optional<Database> db = databases.apply(cfg.database().get());
+        if (db.isEmpty()) problems.add(where + ": database '" + cfg.database().get() + "' is not declared under turnout.databases");
+        if (!TABLE.matcher(table).matches()) problems.add(where + ": table '" + table + "' is not a plain identifier");
         for (String f : cfg.columns().keySet()) {
             if (!declared.contains(f)) problems.add(where + ": columns names unknown field '" + f + "'");
         }
@@ -163,13 +203,13 @@ public class Domains {
             }
         }
         if (problems.size() > before) return null;
-        return new TableStore(side, db.get(), cfg.table(), mappings, key.name());
+        return new TableStore(side, db.get(), table, mappings, key.name());
     }
 
     /** Reads zero rows through each store's mapping, so a missing table or column stops start-up. */
     private static void probe(Domain d, List<String> problems) {
         for (Side side : Side.values()) {
-            TableStore store = (TableStore) d.store(side);
+            if (!(d.origin(side) instanceof TableStore store)) continue;
             try {
                 store.database().pool().query(store.probeSql()).execute()
                         .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);

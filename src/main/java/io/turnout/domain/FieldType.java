@@ -126,6 +126,13 @@ public enum FieldType {
         }
     }
 
+    /** Orders two values of one type as PostgreSQL does: UUIDs as unsigned bytes, which their canonical text also gives. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public static int compare(Object a, Object b) {
+        if (a instanceof java.util.UUID || b instanceof java.util.UUID) return a.toString().compareTo(b.toString());
+        return ((Comparable) a).compareTo(b);
+    }
+
     public String lower() {
         return name().toLowerCase(Locale.ROOT);
     }

@@ -8,6 +8,8 @@ import io.turnout.domain.Side;
 import io.turnout.flags.StageFlags;
 import io.turnout.store.Companion;
 import io.turnout.store.MirrorNote;
+import io.turnout.search.SearchFailure;
+import io.turnout.store.Origin;
 import io.turnout.store.OutboxNote;
 import io.turnout.store.Query;
 import io.turnout.store.Store;
@@ -20,6 +22,8 @@ import jakarta.inject.Singleton;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
 import java.util.concurrent.ThreadLocalRandom;
 import org.jboss.logging.Logger;
 
@@ -36,8 +40,17 @@ public class DataRouter {
     /** How long the relay leaves a fresh cross-database entry to the request that wrote it. */
     private static final Duration INLINE_GRACE = Duration.ofSeconds(5);
 
-    /** A result and where it came from. */
-    public record Served<T>(T value, Side origin, Stage stage) {}
+    /** A result, where it came from, and whether that was a fallback from the origin the stage names. */
+    public record Served<T>(T value, Side origin, Stage stage, boolean fallback) {
+        Served(T value, Side origin, Stage stage) {
+            this(value, origin, stage, false);
+        }
+
+        /** The value of {@code X-Turnout-Origin}. */
+        public String originLabel() {
+            return fallback ? origin.label() + "-fallback" : origin.label();
+        }
+    }
 
     /** What a write did to one key: its state afterwards (null when gone) and whether anything changed. */
     private record Outcome(Object key, Record state, boolean changed, Long outboxId) {
@@ -69,21 +82,39 @@ public class DataRouter {
 
     public Future<Served<Record>> get(Domain domain, Object key) {
         Stage stage = stage(domain);
-        Store store = domain.store(stage.reads());
-        return store.get(store.database().pool(), key)
-                .recover(e -> Future.failedFuture(StoreException.of(stage.reads(), e)))
-                .onSuccess(record -> stage.comparedWith()
-                        .filter(other -> ThreadLocalRandom.current().nextDouble() < domain.shadowSampleRate())
-                        .ifPresent(other -> shadow.compare(domain, key, record, domain.store(other))))
-                .map(record -> new Served<>(record, stage.reads(), stage));
+        return read(domain, stage, origin -> origin.get(key))
+                .onSuccess(served -> stage.comparedWith()
+                        .filter(other -> !served.fallback() && ThreadLocalRandom.current().nextDouble() < domain.shadowSampleRate())
+                        .ifPresent(other -> shadow.compare(domain, key, served.value(), domain.origin(other))));
     }
 
     public Future<Served<List<Record>>> list(Domain domain, Query query) {
-        Stage stage = stage(domain);
-        Store store = domain.store(stage.reads());
-        return store.list(store.database().pool(), query)
-                .recover(e -> Future.failedFuture(StoreException.of(stage.reads(), e)))
-                .map(records -> new Served<>(records, stage.reads(), stage));
+        return read(domain, stage(domain), origin -> origin.list(query));
+    }
+
+    /**
+     * Reads from the origin the stage names. A search origin that cannot answer fails the read
+     * (503), unless the domain opted in to serving it from the other store meanwhile.
+     */
+    private <T> Future<Served<T>> read(Domain domain, Stage stage, Function<Origin, Future<T>> op) {
+        Side side = stage.reads();
+        Origin origin = domain.origin(side);
+        return op.apply(origin)
+                .map(v -> new Served<>(v, side, stage))
+                .recover(e -> {
+                    if (e instanceof SearchFailure && origin.fallsBack()) {
+                        Side other = side.other();
+                        return op.apply(domain.origin(other))
+                                .map(v -> new Served<>(v, other, stage, true))
+                                .recover(e2 -> Future.failedFuture(StoreException.of(other, e2)));
+                    }
+                    return Future.failedFuture(e instanceof SearchFailure ? e : StoreException.of(side, e));
+                });
+    }
+
+    /** The stores a write goes to at this stage, authoritative first: a read-only search origin takes none. */
+    private static List<Side> writes(Domain domain, Stage stage) {
+        return stage.writes().stream().filter(domain::writable).toList();
     }
 
     public Future<Served<Record>> create(Domain domain, Record values) {
@@ -107,16 +138,18 @@ public class DataRouter {
 
     private Future<Served<Outcome>> write(Domain domain, Op op) {
         Stage stage = stage(domain);
-        Side first = stage.authoritative();
+        List<Side> sides = writes(domain, stage);
+        Side first = sides.get(0);
+        Optional<Side> mirror = sides.size() > 1 ? Optional.of(sides.get(1)) : Optional.empty();
         Store store = domain.store(first);
         Database db = store.database();
         Future<Outcome> done;
-        if (stage.mirror().isEmpty()) {
+        if (mirror.isEmpty()) {
             // one statement on one store: atomic on its own, no transaction round trips needed
             done = op.apply(store, db.pool(), null);
         } else if (domain.sameDatabase()) {
             // both writes in one statement; if the second store fails it, the key goes to the outbox instead
-            Side second = stage.mirror().get();
+            Side second = mirror.get();
             done = op.apply(store, db.pool(), new MirrorNote(domain.name(), domain.store(second)))
                     .recover(e -> {
                         LOG.warnf("Domain %s: write to both stores failed (%s); writing the %s store and queueing the key",
@@ -124,7 +157,7 @@ public class DataRouter {
                         return op.apply(store, db.pool(), new OutboxNote(domain.name(), first, second, outbox.initialBackoff()));
                     });
         } else {
-            Side second = stage.mirror().get();
+            Side second = mirror.get();
             // the write and its outbox entry are one statement: atomic without a transaction block
             done = op.apply(store, db.pool(), new OutboxNote(domain.name(), first, second, INLINE_GRACE))
                     .compose(out -> out.outboxId() == null ? Future.succeededFuture(out) : mirrorAcross(domain, first, second, out));

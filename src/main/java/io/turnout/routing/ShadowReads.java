@@ -4,7 +4,9 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Record;
-import io.turnout.store.Store;
+import io.turnout.store.Origin;
+import io.turnout.domain.Field;
+import java.util.List;
 import java.util.Objects;
 import org.jboss.logging.Logger;
 
@@ -18,8 +20,16 @@ final class ShadowReads {
         this.registry = registry;
     }
 
-    void compare(Domain domain, Object key, Record served, Store other) {
-        other.get(other.database().pool(), key).onComplete(ar -> {
+    /** Names of the fields whose values differ; every field when one side has no record. */
+    private static List<String> differing(Domain domain, Record a, Record b) {
+        return domain.fields().stream()
+                .map(Field::name)
+                .filter(f -> a == null || b == null || !Objects.equals(a.get(f), b.get(f)))
+                .toList();
+    }
+
+    void compare(Domain domain, Object key, Record served, Origin other) {
+        other.get(key).onComplete(ar -> {
             String result;
             if (ar.failed()) {
                 result = "error";
@@ -27,7 +37,14 @@ final class ShadowReads {
                 result = "match";
             } else {
                 result = "mismatch";
-                LOG.debugf("Domain %s: shadow read of key %s differs in the %s store", domain.name(), key, other.side().label());
+                List<String> fields = differing(domain, served, ar.result());
+                fields.forEach(f -> Counter.builder("turnout_shadow_mismatch_fields")
+                        .description("Fields that differed in sampled reads compared with the other store")
+                        .tag("domain", domain.name())
+                        .tag("field", f)
+                        .register(registry)
+                        .increment());
+                LOG.debugf("Domain %s: shadow read of key %s differs in the %s, fields %s", domain.name(), key, other.describe(), fields);
             }
             Counter.builder("turnout_shadow_reads")
                     .description("Sampled reads compared with the other store, by result")

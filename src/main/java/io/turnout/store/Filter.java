@@ -13,7 +13,8 @@ public record Filter(Field field, Op op, List<Object> values) {
         GTE(">=", "gte"),
         LT("<", "lt"),
         LTE("<=", "lte"),
-        IN("= ANY", "in");
+        IN("= ANY", "in"),
+        PREFIX("starts_with", "prefix");
 
         public final String sql;
         public final String suffix;

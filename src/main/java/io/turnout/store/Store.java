@@ -3,7 +3,6 @@ package io.turnout.store;
 import io.turnout.db.Database;
 import io.turnout.domain.Normalization;
 import io.turnout.domain.Record;
-import io.turnout.domain.Side;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.SqlClient;
 import java.util.List;
@@ -15,9 +14,7 @@ import java.util.Optional;
  * the writes of several stores of one database into a single transaction. Records come and go in
  * API shape; a store maps them to its own tables.
  */
-public interface Store {
-
-    Side side();
+public interface Store extends Origin {
 
     /** The database the store lives in. */
     Database database();
@@ -30,6 +27,26 @@ public interface Store {
 
     /** Records matching the query, in key order. */
     Future<List<Record>> list(SqlClient client, Query query);
+
+    @Override
+    default String describe() {
+        return side().label() + " store";
+    }
+
+    @Override
+    default Future<Record> get(Object key) {
+        return get(database().pool(), key);
+    }
+
+    @Override
+    default Future<List<Record>> getAll(List<Object> keys) {
+        return getAll(database().pool(), keys);
+    }
+
+    @Override
+    default Future<List<Record>> list(Query query) {
+        return list(database().pool(), query);
+    }
 
     /**
      * Inserts a new record; fails with a unique violation when the key exists. A companion, if

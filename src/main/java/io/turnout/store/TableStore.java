@@ -125,6 +125,9 @@ public final class TableStore implements Store {
             if (f.op() == Filter.Op.IN) {
                 params.add(array(f.values()));
                 where.add(target + " = ANY($" + params.size() + "::" + type + "[])");
+            } else if (f.op() == Filter.Op.PREFIX) {
+                params.add(f.value());
+                where.add("starts_with(" + target + "::text, $" + params.size() + "::text)");
             } else {
                 params.add(f.value());
                 where.add(target + " " + f.op().sql + " $" + params.size() + "::" + type);

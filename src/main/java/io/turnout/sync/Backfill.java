@@ -68,9 +68,15 @@ public class Backfill {
     public static final class Refused extends RuntimeException {
         public final boolean conflict;
 
-        Refused(String message, boolean conflict) {
+        public Refused(String message, boolean conflict) {
             super(message, null, false, false);
             this.conflict = conflict;
+        }
+
+        /** A domain whose new side is a search origin: the search service fills its index itself. */
+        public static Refused readOnly(Domain domain, String what) {
+            return new Refused("Domain " + domain.name() + " reads its new side from the " + domain.target().describe()
+                    + ", which is read-only and indexed by the search service itself; Turnout cannot " + what + " it", true);
         }
     }
 
@@ -118,6 +124,7 @@ public class Backfill {
 
     /** Starts a run, after the domain's pre-flight checks; refused while one is active or a blocking check finds problems. */
     public Future<Run> start(Domain domain, Direction direction, Integer rowsPerSecond, Integer chunkSize) {
+        if (!domain.copyable()) return Future.failedFuture(Refused.readOnly(domain, "backfill"));
         int chunk = chunkSize == null ? config.chunkSize() : chunkSize;
         return latest(domain, direction).compose(existing -> {
             if (existing != null && existing.active()) {

@@ -92,6 +92,7 @@ public class Verification {
 
     /** Starts a run in the background and returns it. */
     public Future<Run> start(Domain domain) {
+        if (!domain.copyable()) return Future.failedFuture(Backfill.Refused.readOnly(domain, "verify"));
         return control().preparedQuery("INSERT INTO turnout_verification (domain, state, owner) VALUES ($1, 'running', $2) RETURNING *")
                 .execute(Tuple.of(domain.name(), owner))
                 .map(rows -> run(rows.iterator().next()))
@@ -183,7 +184,7 @@ public class Verification {
                                 .execute(Tuple.of(id)).map(false);
                     }
                     Object after = r.getString(0) == null ? null : domain.key().type().fromText(r.getString(0));
-                    Store legacy = domain.legacy();
+                    Store legacy = domain.store(Side.LEGACY);
                     return legacy.boundary(legacy.database().pool(), after, config.chunkSize())
                             .compose(upTo -> compareRange(domain, id, after, upTo).map(true));
                 });
@@ -191,8 +192,8 @@ public class Verification {
 
     private Future<Void> compareRange(Domain domain, long id, Object after, Object upTo) {
         Normalization n = domain.normalization();
-        Store legacy = domain.legacy();
-        Store target = domain.target();
+        Store legacy = domain.store(Side.LEGACY);
+        Store target = domain.store(Side.NEW);
         Future<RangeSummary> l = legacy.summarize(legacy.database().pool(), after, upTo, n);
         Future<RangeSummary> t = target.summarize(target.database().pool(), after, upTo, n);
         return Future.all(l, t).compose(v -> {
@@ -208,8 +209,8 @@ public class Verification {
 
     private Future<Found> drill(Domain domain, Object after, Object upTo) {
         Normalization n = domain.normalization();
-        Store legacy = domain.legacy();
-        Store target = domain.target();
+        Store legacy = domain.store(Side.LEGACY);
+        Store target = domain.store(Side.NEW);
         Future<Map<Object, Long>> hl = legacy.hashes(legacy.database().pool(), after, upTo, null, n);
         Future<Map<Object, Long>> ht = target.hashes(target.database().pool(), after, upTo, null, n);
         return Future.all(hl, ht).compose(v -> {
@@ -278,8 +279,8 @@ public class Verification {
 
     /** Names of the fields that differ per key, compared in API shape with the domain's normalisation. */
     private Future<Map<Object, List<String>>> differingFields(Domain domain, List<Object> keys) {
-        Future<List<Record>> l = domain.legacy().getAll(domain.legacy().database().pool(), keys);
-        Future<List<Record>> t = domain.target().getAll(domain.target().database().pool(), keys);
+        Future<List<Record>> l = domain.store(Side.LEGACY).getAll(keys);
+        Future<List<Record>> t = domain.store(Side.NEW).getAll(keys);
         return Future.all(l, t).map(v -> {
             Map<Object, Record> byKeyNew = new HashMap<>();
             t.result().forEach(r -> byKeyNew.put(r.get(domain.key().name()), r));

@@ -8,6 +8,7 @@ import io.smallrye.config.common.MapBackedConfigSource;
 import io.turnout.TurnoutConfig;
 import io.quarkus.runtime.configuration.DurationConverter;
 import io.turnout.db.Database;
+import io.turnout.search.SearchOrigins;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -41,8 +42,10 @@ class DomainValidationTest {
                 .withSources(new MapBackedConfigSource("test", properties) {})
                 .build();
         List<String> problems = new ArrayList<>();
-        Map<String, Domain> built = Domains.build(config.getConfigMapping(TurnoutConfig.class),
-                name -> name.equals("main") ? Optional.of(new Database("main", null)) : Optional.empty(), problems);
+        TurnoutConfig turnout = config.getConfigMapping(TurnoutConfig.class);
+        problems.addAll(SearchOrigins.problems(turnout));
+        Map<String, Domain> built = Domains.build(turnout,
+                name -> name.equals("main") ? Optional.of(new Database("main", null)) : Optional.empty(), name -> Optional.empty(), problems);
         if (problems.isEmpty()) assertThat(built).containsKey("things");
         return problems;
     }
@@ -85,5 +88,44 @@ class DomainValidationTest {
         p = valid();
         p.put("turnout.domains.things.legacy.expressions.id", "1");
         assertThat(problems(p)).anySatisfy(s -> assertThat(s).contains("key field 'id' must be a column"));
+    }
+
+    @Test
+    void searchStoresAreReadOnlyAndNameADeclaredOrigin() {
+        Map<String, String> p = valid();
+        p.remove("turnout.domains.things.new.database");
+        p.remove("turnout.domains.things.new.table");
+        p.remove("turnout.domains.things.new.columns.name");
+        p.put("turnout.domains.things.new.search.origin", "nowhere");
+        p.put("turnout.domains.things.new.search.index", "things");
+        assertThat(problems(p)).containsExactly(
+                "domain 'things': new store: search origin 'nowhere' is not declared under turnout.search");
+
+        p.put("turnout.domains.things.new.table", "things");
+        assertThat(problems(p)).singleElement().asString().contains("a search store takes search.origin");
+
+        Map<String, String> legacySearch = valid();
+        legacySearch.remove("turnout.domains.things.legacy.database");
+        legacySearch.remove("turnout.domains.things.legacy.table");
+        legacySearch.put("turnout.domains.things.legacy.search.origin", "nowhere");
+        legacySearch.put("turnout.domains.things.legacy.search.index", "Things!");
+        assertThat(problems(legacySearch)).anySatisfy(s -> assertThat(s).contains("can only be the new store"))
+                .anySatisfy(s -> assertThat(s).contains("index 'Things!'"));
+
+        Map<String, String> neither = valid();
+        neither.remove("turnout.domains.things.new.table");
+        assertThat(problems(neither)).singleElement().asString().contains("needs database and table");
+    }
+
+    @Test
+    void searchOriginSettingsAreChecked() {
+        Map<String, String> p = valid();
+        p.put("turnout.search.connectra.url", "ftp://x");
+        p.put("turnout.search.connectra.timeout", "0s");
+        p.put("turnout.search.connectra.breaker.failure-ratio", "1.5");
+        assertThat(problems(p)).anySatisfy(s -> assertThat(s).isEqualTo("search origin 'connectra': url must be an http or https URL with a host"))
+                .anySatisfy(s -> assertThat(s).isEqualTo("search origin 'connectra': timeout must be positive"))
+                .anySatisfy(s -> assertThat(s).contains("failure-ratio"))
+                .hasSize(3);
     }
 }

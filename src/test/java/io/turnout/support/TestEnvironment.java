@@ -10,7 +10,7 @@ import java.util.stream.Stream;
 
 /**
  * Gives each test run a fresh embedded PostgreSQL data directory and a flag file with every domain
- * at legacy. Turnout itself starts the embedded server, exactly as on a user's first run.
+ * at legacy, and points the search origin at WireMock. Turnout itself starts the embedded server, exactly as on a user's first run.
  */
 public class TestEnvironment implements QuarkusTestResourceLifecycleManager {
     public static final Path DATA = Path.of("target/pgdata-test");
@@ -28,7 +28,8 @@ public class TestEnvironment implements QuarkusTestResourceLifecycleManager {
             throw new IllegalStateException(e);
         }
         return Map.of("turnout.embedded.data-directory", DATA.toString(),
-                "turnout.flags.file", Flags.FILE.toString());
+                "turnout.flags.file", Flags.FILE.toString(),
+                "turnout.search.connectra.url", SearchService.url());
     }
 
     @Override

@@ -8,6 +8,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.turnout.db.Databases;
 import io.turnout.domain.Domain;
+import io.turnout.domain.Side;
 import io.turnout.domain.Domains;
 import io.turnout.domain.Record;
 import io.turnout.routing.Stage;
@@ -83,8 +84,8 @@ class ConcurrentDualWriteTest {
         await().atMost(Duration.ofSeconds(30)).until(() -> sql.count("main", "SELECT count(*) FROM turnout_outbox WHERE domain = 'messages'") == 0);
         Domain messages = domains.find("messages").orElseThrow();
         for (long key : keys) {
-            Record legacy = get(messages.legacy(), key);
-            Record target = get(messages.target(), key);
+            Record legacy = get(messages.store(Side.LEGACY), key);
+            Record target = get(messages.store(Side.NEW), key);
             assertThat(legacy).isNotNull();
             assertThat(target).as("key %d", key).isEqualTo(legacy);
         }
