@@ -77,7 +77,11 @@ public final class SearchStore implements Origin {
 
     @Override
     public Future<Record> get(Object id) {
-        return client.get(index, text(id), this::record);
+        return client.get(index, text(id), doc -> {
+            Record r = record(doc);
+            if (!text(r.get(key.name())).equals(text(id))) throw client.malformed("the document of another key for '" + id + "'");
+            return r;
+        });
     }
 
     /** The records with these keys, in the order asked. */
