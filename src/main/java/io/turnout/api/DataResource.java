@@ -72,6 +72,12 @@ public class DataResource {
             node.put("key", d.key().name());
             node.put("stage", router.stage(d).label());
             node.put("flag", d.flag());
+            ArrayNode ops = node.putArray("filterOperators");
+            for (Filter.Op op : Filter.Op.values()) {
+                if (d.origin(Side.LEGACY).unsupported(op) == null && d.origin(Side.NEW).unsupported(op) == null) {
+                    ops.add(op == Filter.Op.EQ ? "eq" : op.suffix);
+                }
+            }
             ArrayNode fields = node.putArray("fields");
             for (Field f : d.fields()) {
                 ObjectNode fn = fields.addObject().put("name", f.name()).put("type", f.type().lower()).put("required", f.required());

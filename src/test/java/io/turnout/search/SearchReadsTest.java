@@ -340,6 +340,11 @@ class SearchReadsTest {
             assertThat(r.jsonPath().getString("field")).isEqualTo("employee_count.gt");
             assertThat(r.jsonPath().getString("detail")).contains("cannot express 'gt'");
         }
+        Response catalogue = given().get("/data");
+        assertThat(catalogue.jsonPath().getList("domains.find { it.name == 'companies' }.filterOperators"))
+                .containsExactly("eq", "gte", "lte", "in", "prefix");
+        assertThat(catalogue.jsonPath().getList("domains.find { it.name == 'connections' }.filterOperators"))
+                .containsExactly("eq", "gt", "gte", "lt", "lte", "in", "prefix");
         Response prefixOnNumber = given().queryParam("employee_count.prefix", 5).get("/data/companies");
         assertThat(prefixOnNumber.statusCode()).isEqualTo(400);
         assertThat(prefixOnNumber.jsonPath().getString("field")).isEqualTo("employee_count.prefix");
