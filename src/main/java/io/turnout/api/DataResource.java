@@ -11,9 +11,9 @@ import io.turnout.domain.Domains;
 import io.turnout.domain.Field;
 import io.turnout.domain.FieldType;
 import io.turnout.domain.Record;
+import io.turnout.domain.Side;
 import io.turnout.routing.DataRouter;
 import io.turnout.routing.DataRouter.Served;
-import io.turnout.domain.Side;
 import io.turnout.search.SearchFailure;
 import io.turnout.search.SearchStore;
 import io.turnout.store.Filter;
@@ -36,6 +36,7 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -220,13 +221,13 @@ public class DataResource {
      * For a lookup by keys ({@code key.in=...} and nothing else) on its last page: the keys asked
      * for that no record has, in the order asked.
      */
-    private static java.util.Optional<List<String>> missing(Domain d, Query query, List<Record> found) {
-        if (query.filters().size() != 1) return java.util.Optional.empty();
+    private static Optional<List<String>> missing(Domain d, Query query, List<Record> found) {
+        if (query.filters().size() != 1) return Optional.empty();
         Filter f = query.filters().get(0);
-        if (f.op() != Filter.Op.IN || !f.field().equals(d.key())) return java.util.Optional.empty();
+        if (f.op() != Filter.Op.IN || !f.field().equals(d.key())) return Optional.empty();
         Set<Object> present = new HashSet<>();
         found.forEach(r -> present.add(r.get(d.key().name())));
-        return java.util.Optional.of(f.values().stream()
+        return Optional.of(f.values().stream()
                 .filter(k -> !present.contains(k))
                 .filter(k -> query.after() == null || FieldType.compare(k, query.after()) > 0)
                 .distinct()
@@ -235,7 +236,9 @@ public class DataResource {
     }
 
     private Response notFound(Domain d, String id, Served<?> s) {
-        return Problems.response(ApiException.notFound("Domain " + d.name() + " has no record with key " + id).servedBy(s.origin(), s.stage()));
+        Response r = Problems.response(ApiException.notFound("Domain " + d.name() + " has no record with key " + id).servedBy(s.origin(), s.stage()));
+        // a fallback read says so on its 404 too
+        return s.fallback() ? Response.fromResponse(r).header(Problems.ORIGIN, null).header(Problems.ORIGIN, s.originLabel()).build() : r;
     }
 
     private static Response ok(Response.ResponseBuilder r, Served<?> s, ObjectNode body) {

@@ -98,8 +98,10 @@ public final class SearchClient {
                     .failureRatio(config.breaker().failureRatio())
                     .delay(config.breaker().delay().toMillis(), ChronoUnit.MILLIS)
                     .successThreshold(config.breaker().successThreshold())
-                    // a request the service refused as invalid says nothing about its health
-                    .when(e -> !(e instanceof SearchFailure f && f.kind() == SearchFailure.Kind.REJECTED))
+                    // a request the service refused as invalid, or one Turnout's own bulkhead turned away,
+                    // says nothing about the service's health
+                    .when(e -> !(e instanceof SearchFailure f && f.kind() == SearchFailure.Kind.REJECTED)
+                            && !(e instanceof BulkheadException))
                     .onStateChange(state -> {
                         if (state == CircuitBreakerState.OPEN) openedAt = System.nanoTime();
                     })

@@ -23,7 +23,13 @@ import io.turnout.support.SearchService;
 import io.turnout.support.Sql;
 import jakarta.inject.Inject;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
@@ -110,6 +116,47 @@ class SearchBreakerTest {
     }
 
     @Test
+    void callsBeyondTheBulkheadAreRefusedWithoutHurtingTheBreaker() throws Exception {
+        UUID uuid = UUID.randomUUID();
+        search.stubFor(get("/v1/contacts/" + uuid).willReturn(okJson(contactJson(uuid)).withFixedDelay(100)));
+        double before = Math.max(0, Metrics.sum("turnout_search_calls_seconds_count", "origin=\"connectra\"", "outcome=\"bulkhead_full\""));
+
+        // test profile: 4 calls in flight, 2 waiting; 10 at once leave some with no room
+        ExecutorService pool = Executors.newFixedThreadPool(10);
+        try {
+            List<Future<Response>> answers = new ArrayList<>();
+            CountDownLatch gate = new CountDownLatch(1);
+            for (int i = 0; i < 10; i++) {
+                answers.add(pool.submit(() -> {
+                    gate.await();
+                    return given().get("/data/contacts/" + uuid);
+                }));
+            }
+            gate.countDown();
+            int ok = 0;
+            int refused = 0;
+            for (Future<Response> f : answers) {
+                Response r = f.get(10, TimeUnit.SECONDS);
+                if (r.statusCode() == 200) {
+                    ok++;
+                } else {
+                    assertThat(r.statusCode()).isEqualTo(503);
+                    assertThat(r.jsonPath().getString("detail")).contains("too many calls waiting");
+                    refused++;
+                }
+            }
+            assertThat(ok).isBetween(4, 6);
+            assertThat(ok + refused).isEqualTo(10);
+            search.verify(ok, getRequestedFor(urlPathMatching("/v1/contacts/.*")));
+            assertThat(Metrics.sum("turnout_search_calls_seconds_count", "origin=\"connectra\"", "outcome=\"bulkhead_full\""))
+                    .isEqualTo(before + refused);
+            assertThat(breakers.currentState(BREAKER)).isEqualTo(CircuitBreakerState.CLOSED);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void failuresBelowTheRatioKeepItClosed() {
         UUID good = UUID.randomUUID();
         UUID bad = UUID.randomUUID();
@@ -158,6 +205,12 @@ class SearchBreakerTest {
         assertThat(r.header("X-Turnout-Origin")).isEqualTo("legacy-fallback");
         assertThat(r.jsonPath().getMap("")).isEqualTo(fromPostgres);
         search.verify(1, getRequestedFor(urlPathMatching("/v1/companies/.*")));
+
+        UUID absent = UUID.randomUUID();
+        search.stubFor(get("/v1/companies/" + absent).willReturn(aResponse().withStatus(500)));
+        Response notFound = given().get("/data/companies/" + absent);
+        assertThat(notFound.statusCode()).isEqualTo(404);
+        assertThat(notFound.header("X-Turnout-Origin")).isEqualTo("legacy-fallback");
 
         // contacts did not opt in: the same failure is a 503
         UUID contact = UUID.randomUUID();
