@@ -75,7 +75,7 @@ public class DataResource {
             node.put("flag", d.flag());
             ArrayNode ops = node.putArray("filterOperators");
             for (Filter.Op op : Filter.Op.values()) {
-                if (d.origin(Side.LEGACY).unsupported(op) == null && d.origin(Side.NEW).unsupported(op) == null) {
+                if (d.unsupported(op) == null) {
                     ops.add(op == Filter.Op.EQ ? "eq" : op.suffix);
                 }
             }
@@ -222,12 +222,9 @@ public class DataResource {
      * for that no record has, in the order asked.
      */
     private static Optional<List<String>> missing(Domain d, Query query, List<Record> found) {
-        if (query.filters().size() != 1) return Optional.empty();
-        Filter f = query.filters().get(0);
-        if (f.op() != Filter.Op.IN || !f.field().equals(d.key())) return Optional.empty();
         Set<Object> present = new HashSet<>();
         found.forEach(r -> present.add(r.get(d.key().name())));
-        return Optional.of(f.values().stream()
+        return query.keyLookup(d.key()).map(keys -> keys.stream()
                 .filter(k -> !present.contains(k))
                 .filter(k -> query.after() == null || FieldType.compare(k, query.after()) > 0)
                 .distinct()

@@ -6,7 +6,6 @@ import io.turnout.db.Database;
 import io.turnout.db.Databases;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Domains;
-import io.turnout.domain.Side;
 import io.turnout.search.SearchClient;
 import io.turnout.search.SearchOrigins;
 import io.turnout.store.Store;
@@ -48,7 +47,7 @@ public class ReadinessCheck implements AsyncHealthCheck {
         for (Domain d : domains.all()) {
             Stage stage = router.stage(d);
             if (d.origin(stage.reads()) instanceof Store s) needed.add(s.database().name());
-            needed.add(d.store(d.writable(stage.authoritative()) ? stage.authoritative() : Side.LEGACY).database().name());
+            needed.add(d.store(stage.writesTo(d).get(0)).database().name());
         }
         List<Future<String>> pings = new ArrayList<>();
         for (Database db : databases.all()) {

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Field;
 import io.turnout.domain.FieldType;
-import io.turnout.domain.Side;
 import io.turnout.domain.Record;
 import io.turnout.store.Filter;
 import io.turnout.store.Query;
@@ -120,11 +119,9 @@ final class Requests {
             if (op == Filter.Op.PREFIX && f.type() != FieldType.STRING) {
                 throw ApiException.badField(name, "'" + name + "': prefix applies to string fields only");
             }
-            for (Side side : Side.values()) {
-                // refused at every stage, so moving the flag never changes which queries work
-                String why = domain.origin(side).unsupported(op);
-                if (why != null) throw ApiException.badField(name, "Filter '" + name + "' cannot be served: " + why);
-            }
+            // refused at every stage, so moving the flag never changes which queries work
+            String why = domain.unsupported(op);
+            if (why != null) throw ApiException.badField(name, "Filter '" + name + "' cannot be served: " + why);
             List<Object> values = new ArrayList<>();
             if (op == Filter.Op.IN) {
                 for (String r : raw) {

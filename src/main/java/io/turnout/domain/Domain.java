@@ -1,5 +1,6 @@
 package io.turnout.domain;
 
+import io.turnout.store.Filter;
 import io.turnout.store.Origin;
 import io.turnout.store.Store;
 import java.util.List;
@@ -32,6 +33,12 @@ public record Domain(String name, String flag, Field key, List<Field> fields, Or
     /** Whether both sides are table stores, so Turnout can copy and compare them. */
     public boolean copyable() {
         return writable(Side.LEGACY) && writable(Side.NEW);
+    }
+
+    /** Why a filter operator cannot be served at every stage, or null when both origins can express it. */
+    public String unsupported(Filter.Op op) {
+        String why = legacy.unsupported(op);
+        return why != null ? why : target.unsupported(op);
     }
 
     public Optional<Field> field(String name) {

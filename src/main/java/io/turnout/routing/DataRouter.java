@@ -112,11 +112,6 @@ public class DataRouter {
                 });
     }
 
-    /** The stores a write goes to at this stage, authoritative first: a read-only search origin takes none. */
-    private static List<Side> writes(Domain domain, Stage stage) {
-        return stage.writes().stream().filter(domain::writable).toList();
-    }
-
     public Future<Served<Record>> create(Domain domain, Record values) {
         return write(domain, (store, tx, note) -> store.insert(tx, values, note)
                 .map(w -> new Outcome(w.state().get(domain.key().name()), w.state(), true, w.outboxId())))
@@ -138,7 +133,7 @@ public class DataRouter {
 
     private Future<Served<Outcome>> write(Domain domain, Op op) {
         Stage stage = stage(domain);
-        List<Side> sides = writes(domain, stage);
+        List<Side> sides = stage.writesTo(domain);
         Side first = sides.get(0);
         Optional<Side> mirror = sides.size() > 1 ? Optional.of(sides.get(1)) : Optional.empty();
         Store store = domain.store(first);

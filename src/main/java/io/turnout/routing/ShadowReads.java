@@ -3,9 +3,9 @@ package io.turnout.routing;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.turnout.domain.Domain;
+import io.turnout.domain.Normalization;
 import io.turnout.domain.Record;
 import io.turnout.store.Origin;
-import io.turnout.domain.Field;
 import java.util.List;
 import java.util.Objects;
 import org.jboss.logging.Logger;
@@ -20,14 +20,6 @@ final class ShadowReads {
         this.registry = registry;
     }
 
-    /** Names of the fields whose values differ; every field when one side has no record. */
-    private static List<String> differing(Domain domain, Record a, Record b) {
-        return domain.fields().stream()
-                .map(Field::name)
-                .filter(f -> a == null || b == null || !Objects.equals(a.get(f), b.get(f)))
-                .toList();
-    }
-
     void compare(Domain domain, Object key, Record served, Origin other) {
         other.get(key).onComplete(ar -> {
             String result;
@@ -37,7 +29,7 @@ final class ShadowReads {
                 result = "match";
             } else {
                 result = "mismatch";
-                List<String> fields = differing(domain, served, ar.result());
+                List<String> fields = Normalization.NONE.differingFields(domain.fields(), served, ar.result());
                 fields.forEach(f -> Counter.builder("turnout_shadow_mismatch_fields")
                         .description("Fields that differed in sampled reads compared with the other store")
                         .tag("domain", domain.name())

@@ -1,5 +1,6 @@
 package io.turnout.routing;
 
+import io.turnout.domain.Domain;
 import io.turnout.domain.Side;
 import java.util.List;
 import java.util.Locale;
@@ -41,6 +42,11 @@ public enum Stage {
     /** The stores that take writes, authoritative first. */
     public List<Side> writes() {
         return writes;
+    }
+
+    /** The stores of this domain a write goes to, authoritative first: a read-only search origin takes none. */
+    public List<Side> writesTo(Domain domain) {
+        return writes.stream().filter(domain::writable).toList();
     }
 
     public Side authoritative() {

@@ -230,17 +230,17 @@ public final class SearchClient {
                 .compose(req -> body == null ? req.send() : req.send(Buffer.buffer(body.toString())))
                 .compose(resp -> resp.body().map(buf -> (Object) handle.apply(reply(call, resp.statusCode(), buf))))
                 .recover(e -> Future.failedFuture(e instanceof SearchFailure ? e
-                        : new SearchFailure(name, SearchFailure.Kind.CONNECTION, "could not be reached", call.idempotent, 1, e)));
+                        : new SearchFailure(name, SearchFailure.Kind.CONNECTION, "could not be reached", call.idempotent, e)));
     }
 
     private Reply reply(Call call, int status, Buffer buf) {
         if (status == 404 && call == Call.GET) return new Reply(404, null);
         if (status >= 500) {
             boolean gateway = status == 502 || status == 503 || status == 504;
-            throw new SearchFailure(name, SearchFailure.Kind.ERROR_STATUS, "answered HTTP " + status, gateway && call.idempotent, 1, null);
+            throw new SearchFailure(name, SearchFailure.Kind.ERROR_STATUS, "answered HTTP " + status, gateway && call.idempotent, null);
         }
         if (status != 200) {
-            throw new SearchFailure(name, SearchFailure.Kind.REJECTED, "refused the request with HTTP " + status, false, 1, null);
+            throw new SearchFailure(name, SearchFailure.Kind.REJECTED, "refused the request with HTTP " + status, false, null);
         }
         try {
             JsonNode tree = json.readTree(buf.getBytes());
@@ -265,7 +265,7 @@ public final class SearchClient {
     }
 
     SearchFailure malformed(String what) {
-        return new SearchFailure(name, SearchFailure.Kind.MALFORMED, "returned " + what, false, 1, null);
+        return new SearchFailure(name, SearchFailure.Kind.MALFORMED, "returned " + what, false, null);
     }
 
     /** Turns the guard's own exceptions into failures that say what a client should do. */
@@ -278,12 +278,12 @@ public final class SearchClient {
         }
         if (e instanceof TimeoutException) {
             return new SearchFailure(name, SearchFailure.Kind.TIMEOUT, "did not answer within " + config.timeout().toMillis() + " ms",
-                    false, 1, e);
+                    false, e);
         }
         if (e instanceof BulkheadException) {
-            return new SearchFailure(name, SearchFailure.Kind.BULKHEAD_FULL, "has too many calls waiting", false, 1, e);
+            return new SearchFailure(name, SearchFailure.Kind.BULKHEAD_FULL, "has too many calls waiting", false, e);
         }
-        return new SearchFailure(name, SearchFailure.Kind.CONNECTION, "could not be reached", false, 1, e);
+        return new SearchFailure(name, SearchFailure.Kind.CONNECTION, "could not be reached", false, e);
     }
 
     private Timer timer(Call call, String outcome) {

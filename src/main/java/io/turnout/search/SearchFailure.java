@@ -28,6 +28,11 @@ public final class SearchFailure extends RuntimeException {
     private final boolean transientFault;
     private final long retryAfterSeconds;
 
+    /** A failure a client may retry after a second: the breaker will open if it persists. */
+    SearchFailure(String origin, Kind kind, String reason, boolean transientFault, Throwable cause) {
+        this(origin, kind, reason, transientFault, 1, cause);
+    }
+
     SearchFailure(String origin, Kind kind, String reason, boolean transientFault, long retryAfterSeconds, Throwable cause) {
         super(reason, cause, false, false);
         this.origin = origin;
@@ -53,9 +58,5 @@ public final class SearchFailure extends RuntimeException {
     /** Seconds a client should wait before trying again. */
     public long retryAfterSeconds() {
         return retryAfterSeconds;
-    }
-
-    SearchFailure withRetryAfter(long seconds) {
-        return new SearchFailure(origin, kind, getMessage(), transientFault, seconds, getCause());
     }
 }

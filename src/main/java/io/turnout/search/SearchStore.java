@@ -12,11 +12,11 @@ import io.turnout.store.Filter;
 import io.turnout.store.Origin;
 import io.turnout.store.Query;
 import io.vertx.core.Future;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A domain's read-only search origin: one index of a search service, each API field mapped to a
@@ -56,14 +56,6 @@ public final class SearchStore implements Origin {
         return "search origin '" + client.name() + "'";
     }
 
-    public SearchClient client() {
-        return client;
-    }
-
-    public String index() {
-        return index;
-    }
-
     @Override
     public boolean fallsBack() {
         return fallback;
@@ -93,9 +85,10 @@ public final class SearchStore implements Origin {
 
     @Override
     public Future<List<Record>> list(Query query) {
-        if (query.filters().size() == 1 && query.filters().get(0).field().equals(key) && query.filters().get(0).op() == Filter.Op.IN) {
+        Optional<List<Object>> keys = query.keyLookup(key);
+        if (keys.isPresent()) {
             // a lookup by keys: batch calls, then the data API's key order and paging
-            return getAll(query.filters().get(0).values()).map(found -> found.stream()
+            return getAll(keys.get()).map(found -> found.stream()
                     .filter(r -> query.after() == null || FieldType.compare(r.get(key.name()), query.after()) > 0)
                     .sorted(Comparator.comparing(r -> r.get(key.name()), FieldType::compare))
                     .limit(query.limit())

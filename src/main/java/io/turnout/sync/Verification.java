@@ -6,8 +6,6 @@ import io.turnout.TurnoutConfig.VerificationConfig;
 import io.turnout.db.Databases;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Domains;
-import io.turnout.domain.Field;
-import io.turnout.domain.FieldType;
 import io.turnout.domain.Normalization;
 import io.turnout.domain.Record;
 import io.turnout.domain.Side;
@@ -23,7 +21,6 @@ import io.vertx.sqlclient.Tuple;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 import java.time.OffsetDateTime;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -288,26 +285,10 @@ public class Verification {
             for (Record a : l.result()) {
                 Record b = byKeyNew.get(a.get(domain.key().name()));
                 if (b == null) continue;
-                List<String> names = new ArrayList<>();
-                for (Field f : domain.fields()) {
-                    if (domain.normalization().ignores(f.name())) continue;
-                    if (!Objects.equals(normal(domain, f, a.get(f.name())), normal(domain, f, b.get(f.name())))) names.add(f.name());
-                }
-                out.put(a.get(domain.key().name()), names);
+                out.put(a.get(domain.key().name()), domain.normalization().differingFields(domain.fields(), a, b));
             }
             return out;
         });
-    }
-
-    private static Object normal(Domain domain, Field f, Object value) {
-        String precision = domain.normalization().timestampPrecision();
-        if (f.type() != FieldType.TIMESTAMP || value == null || precision == null) return value;
-        ChronoUnit unit = switch (precision) {
-            case "milliseconds" -> ChronoUnit.MILLIS;
-            case "seconds" -> ChronoUnit.SECONDS;
-            default -> ChronoUnit.MINUTES;
-        };
-        return ((OffsetDateTime) value).truncatedTo(unit);
     }
 
     private static Run run(Row r) {
