@@ -73,3 +73,12 @@ CREATE TABLE IF NOT EXISTS turnout_verification_diff (
     repaired   boolean NOT NULL DEFAULT false,
     PRIMARY KEY (run_id, record_key)
 );
+
+-- The stage each domain is routed by. A stage change updates its row, and every copy into a store
+-- (backfill chunk, repair batch) holds the row FOR SHARE while it commits: no copy commits after
+-- the change that made its target authoritative or stopped it receiving writes.
+CREATE TABLE IF NOT EXISTS turnout_stage (
+    domain     text        PRIMARY KEY,
+    applied    text        NOT NULL,
+    changed_at timestamptz NOT NULL DEFAULT now()
+);

@@ -10,6 +10,10 @@ CREATE TABLE IF NOT EXISTS turnout_outbox (
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
     last_error      text
 );
+-- What a client wrote to fields only the target store holds (see io.turnout.store.Owned).
+ALTER TABLE turnout_outbox ADD COLUMN IF NOT EXISTS owned jsonb;
+-- Set when a key has failed too often to keep retrying on its own; see docs/sre.md.
+ALTER TABLE turnout_outbox ADD COLUMN IF NOT EXISTS parked_at timestamptz;
 -- Only the primary key: every write that crosses databases adds and removes a row here, so each
 -- extra index is paid on the hot path. The relay scans in id order, and the table stays small
 -- unless a store is down.

@@ -176,6 +176,14 @@ public interface TurnoutConfig {
         /** Fill the demo tables with this many rows per domain the first time they are created. */
         @WithDefault("10000")
         int demoRows();
+
+        /**
+         * Runs the embedded server with fsync, synchronous commit and full page writes off: faster,
+         * but a crash of the server or the machine loses writes Turnout has already acknowledged.
+         * For throw-away test data only; logged as a warning at every start.
+         */
+        @WithDefault("false")
+        boolean unsafeLoseWritesOnCrash();
     }
 
     interface DomainConfig {
@@ -265,10 +273,18 @@ public interface TurnoutConfig {
         Map<String, String> columns();
 
         /**
-         * Field to read-only SQL expression over the table's columns, for fields this store does not
-         * hold (a constant, or a value derived from other columns). Such fields are not written here.
+         * Field to read-only SQL expression derived from the table's columns, e.g.
+         * {@code deleted_by_sender AND deleted_by_receiver}: the store holds the value without a column
+         * of its own. It is compared, and copied into the other store; a write cannot set it here.
          */
         Map<String, String> expressions();
+
+        /**
+         * Fields this store does not hold at all, with the SQL constant it answers for them (e.g.
+         * {@code 'text'} or {@code NULL}). Never copied into the other store, never compared; a write
+         * of another value is kept only where a store that holds the field takes the write.
+         */
+        Map<String, String> absent();
     }
 
     interface FlagsConfig {
@@ -332,5 +348,13 @@ public interface TurnoutConfig {
         /** Keys taken per relay pass and database. */
         @WithDefault("200")
         int batchSize();
+
+        /**
+         * Failed attempts after which a key is parked: no longer retried on its own, listed under
+         * {@code /admin/migrations/{domain}/outbox} and counted in {@code turnout_outbox_parked},
+         * until a backfill or repair finishes or a release manager asks for a retry.
+         */
+        @WithDefault("10")
+        int maxAttempts();
     }
 }

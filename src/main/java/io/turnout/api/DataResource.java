@@ -14,6 +14,7 @@ import io.turnout.domain.Record;
 import io.turnout.domain.Side;
 import io.turnout.routing.DataRouter;
 import io.turnout.routing.DataRouter.Served;
+import io.turnout.routing.Kept;
 import io.turnout.search.SearchFailure;
 import io.turnout.search.SearchStore;
 import io.turnout.store.Filter;
@@ -30,6 +31,7 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriBuilder;
 import jakarta.ws.rs.core.UriInfo;
 import java.net.URI;
 import java.time.Duration;
@@ -83,6 +85,12 @@ public class DataResource {
             for (Field f : d.fields()) {
                 ObjectNode fn = fields.addObject().put("name", f.name()).put("type", f.type().lower()).put("required", f.required());
                 if (f.maxLength() != null) fn.put("maxLength", f.maxLength());
+                ArrayNode held = fn.putArray("heldBy");
+                for (Side side : Side.values()) {
+                    if (d.holds(side, f.name())) held.add(side.label());
+                }
+                ArrayNode writable = fn.putArray("writableAt");
+                Kept.writableAt(d, f.name()).forEach(s -> writable.add(s.label()));
             }
         }
         return Response.ok(body.toString(), MediaType.APPLICATION_JSON).build();
@@ -120,8 +128,7 @@ public class DataResource {
     @Path("/{domain}")
     public CompletionStage<Response> create(@PathParam("domain") String name, byte[] body) {
         return handle(name, "create", d -> router.create(d, requests.body(d, body, Requests.Mode.CREATE, null)).map(s -> {
-            String key = d.keyText(s.value().get(d.key().name()));
-            return ok(Response.created(URI.create("/data/" + d.name() + "/" + key)), s, record(d, s.value()));
+            return ok(Response.created(location(d, s.value().get(d.key().name()))), s, record(d, s.value()));
         }));
     }
 
@@ -151,6 +158,11 @@ public class DataResource {
         return handle(name, "delete", d -> router.delete(d, requests.key(d, id)).map(s -> s.value()
                 ? ok(Response.noContent(), s, null)
                 : notFound(d, id, s)));
+    }
+
+    /** Where a created record is read, with the key encoded as one path segment (a space or / included). */
+    static URI location(Domain d, Object key) {
+        return UriBuilder.fromPath("/data/{domain}/{key}").build(d.name(), d.keyText(key));
     }
 
     /** Runs one request: finds the domain, turns every failure into a problem, and times the request. */
@@ -196,6 +208,9 @@ public class DataResource {
                     null, side, router.stage(domain), (int) sf.retryAfterSeconds()).naming(sf.origin()));
         }
         if (e instanceof ApiException api) return Problems.response(api.servedBy(api.origin, api.stage == null ? router.stage(domain) : api.stage));
+        if (e instanceof Kept.Refused refused) {
+            return Problems.response(ApiException.badField(refused.field, refused.getMessage()).servedBy(null, router.stage(domain)));
+        }
         if (e instanceof StoreException se) {
             var stage = router.stage(domain);
             String store = se.side().label() + " store of domain " + domain.name();

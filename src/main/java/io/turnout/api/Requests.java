@@ -81,6 +81,10 @@ final class Requests {
         if (pathKey != null && values.containsKey(keyName) && !Objects.equals(values.get(keyName), pathKey)) {
             throw ApiException.badField(keyName, "Field '" + keyName + "' in the body differs from the key in the path");
         }
+        if (mode == Mode.CREATE && domain.generatesKey() && values.get(keyName) == null) {
+            // the same key goes to both stores, so it is made here rather than by either of them
+            values.put(keyName, java.util.UUID.randomUUID());
+        }
         if (mode != Mode.PATCH) {
             for (Field f : domain.fields()) {
                 if (f.required() && !values.containsKey(f.name()) && !(pathKey != null && f == domain.key())) {

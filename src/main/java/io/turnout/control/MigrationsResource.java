@@ -146,6 +146,49 @@ public class MigrationsResource {
                         .put("from", router.stage(d).authoritative().label())))));
     }
 
+    @GET
+    @Path("/{domain}/outbox")
+    public CompletionStage<Response> outbox(@PathParam("domain") String name, @QueryParam("limit") @DefaultValue("100") int limit) {
+        return with(name, d -> {
+            if (limit < 1 || limit > 1000) throw Problems.invalid("limit", "'limit' must be a whole number from 1 to 1000");
+            return relay.parked(d, limit).map(parked -> {
+                ObjectNode body = outboxJson(d);
+                ArrayNode a = body.putArray("parkedKeys");
+                for (var p : parked) {
+                    ObjectNode o = a.addObject().put("key", p.key()).put("database", p.database()).put("attempts", p.attempts())
+                            .put("since", p.since().toString()).put("parkedAt", p.parkedAt().toString());
+                    if (p.error() != null) o.put("error", p.error());
+                }
+                return ok(body);
+            });
+        });
+    }
+
+    /** Puts parked keys back in line: all of the domain's, or those in {@code {"keys": [...]}}. */
+    @POST
+    @Path("/{domain}/outbox/retry")
+    public CompletionStage<Response> retryParked(@PathParam("domain") String name, byte[] body) {
+        return with(name, d -> {
+            JsonNode req = Problems.jsonObject(json, body);
+            List<String> keys = null;
+            if (req.has("keys")) {
+                if (!req.get("keys").isArray()) throw Problems.invalid("keys", "'keys' must be an array of record keys");
+                keys = new ArrayList<>();
+                for (JsonNode k : req.get("keys")) {
+                    if (!k.isTextual() && !k.isIntegralNumber()) throw Problems.invalid("keys", "'keys' must be an array of record keys");
+                    keys.add(k.asText());
+                }
+            }
+            return relay.retryParked(d, keys).map(n -> ok(json.createObjectNode().put("retried", n)));
+        });
+    }
+
+    private ObjectNode outboxJson(Domain d) {
+        var depth = relay.depthOf(d.name());
+        return json.createObjectNode().put("depth", depth.count()).put("parked", depth.parked())
+                .put("oldestAgeSeconds", depth.oldestAgeSeconds());
+    }
+
     private CompletionStage<Response> with(String name, Function<Domain, Future<Response>> work) {
         Domain d = domains.find(name).orElse(null);
         if (d == null) return Future.succeededFuture(Problems.notFound("There is no domain '" + name + "'")).toCompletionStage();
@@ -168,8 +211,7 @@ public class MigrationsResource {
             node.put("flag", d.flag());
             node.put("legacy", describe(d.legacy()));
             node.put("new", describe(d.target()));
-            var depth = relay.depthOf(d.name());
-            node.putObject("outbox").put("depth", depth.count()).put("oldestAgeSeconds", depth.oldestAgeSeconds());
+            node.set("outbox", outboxJson(d));
             ObjectNode b = node.putObject("backfill");
             b.set("forward", forward.result() == null ? null : backfillJson(forward.result()));
             b.set("reverse", reverse.result() == null ? null : backfillJson(reverse.result()));

@@ -49,7 +49,8 @@ public class Databases {
             });
             embedded = null;
         } else {
-            embedded = EmbeddedServer.start(config.embedded().dataDirectory(), config.embedded().port());
+            embedded = EmbeddedServer.start(config.embedded().dataDirectory(), config.embedded().port(),
+                    config.embedded().unsafeLoseWritesOnCrash());
         }
         for (Map.Entry<String, DatabaseConfig> e : configured.entrySet()) {
             String name = e.getKey();

@@ -16,13 +16,16 @@ import org.jboss.logging.Logger;
 final class EmbeddedServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(EmbeddedServer.class);
 
+    /** The settings that make an acknowledged commit survive a crash of the server or the machine. */
+    static final List<String> DURABILITY = List.of("fsync", "synchronous_commit", "full_page_writes");
+
     private final EmbeddedPostgres postgres;
 
     private EmbeddedServer(EmbeddedPostgres postgres) {
         this.postgres = postgres;
     }
 
-    static EmbeddedServer start(Path dataDirectory, int port) {
+    static EmbeddedServer start(Path dataDirectory, int port, boolean loseWritesOnCrash) {
         try {
             Files.createDirectories(dataDirectory);
             stopOrphan(dataDirectory);
@@ -32,12 +35,21 @@ final class EmbeddedServer implements AutoCloseable {
                     .setPGStartupWait(Duration.ofSeconds(60))
                     .setServerConfig("max_connections", "300")
                     .setServerConfig("timezone", "UTC");
+            // the embedded library starts PostgreSQL with -F and synchronous_commit=off; a later -c wins
+            String durable = loseWritesOnCrash ? "off" : "on";
+            for (String setting : DURABILITY) {
+                builder.setServerConfig(setting, durable);
+            }
             if (port > 0) {
                 builder.setPort(port);
             }
             EmbeddedPostgres postgres = builder.start();
             LOG.infof("Embedded PostgreSQL listening on localhost:%d, data in %s",
                     postgres.getPort(), dataDirectory.toAbsolutePath());
+            if (loseWritesOnCrash) {
+                LOG.warnf("Embedded PostgreSQL runs with %s off (turnout.embedded.unsafe-lose-writes-on-crash): "
+                        + "a crash loses writes that were already acknowledged. Never keep data you need this way.", DURABILITY);
+            }
             return new EmbeddedServer(postgres);
         } catch (IOException e) {
             throw new IllegalStateException("Embedded PostgreSQL could not start in " + dataDirectory.toAbsolutePath()

@@ -3,6 +3,9 @@ package io.turnout.domain;
 import io.turnout.store.Filter;
 import io.turnout.store.Origin;
 import io.turnout.store.Store;
+import io.turnout.store.TableStore;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Optional;
 
@@ -48,6 +51,45 @@ public record Domain(String name, String flag, Field key, List<Field> fields, Or
     /** Whether a dual write commits both stores in one transaction. */
     public boolean sameDatabase() {
         return copyable() && store(Side.LEGACY).database().name().equals(store(Side.NEW).database().name());
+    }
+
+    /** Whether a store holds the field (a column or a value derived from its columns); a search origin holds every field. */
+    public boolean holds(Side side, String field) {
+        return !(origin(side) instanceof TableStore t) || t.holds(field);
+    }
+
+    /** Whether the field is a column of that store, so a write to the store sets it. */
+    public boolean stores(Side side, String field) {
+        return origin(side) instanceof TableStore t && t.stores(field);
+    }
+
+    /** The fields a copy from {@code source} may write: those the source holds. */
+    public Set<String> copiedFrom(Side source) {
+        Set<String> out = new LinkedHashSet<>();
+        fields.stream().filter(f -> holds(source, f.name())).forEach(f -> out.add(f.name()));
+        return out;
+    }
+
+    /** Fields one of the stores does not hold: never compared, never copied. */
+    public Set<String> heldByOneOnly() {
+        Set<String> out = new LinkedHashSet<>();
+        fields.stream().filter(f -> !holds(Side.LEGACY, f.name()) || !holds(Side.NEW, f.name())).forEach(f -> out.add(f.name()));
+        return out;
+    }
+
+    /** Whether Turnout makes up the key of a new record the client sent without one: a random UUID. */
+    public boolean generatesKey() {
+        return key.type() == FieldType.UUID;
+    }
+
+    /** This domain with the given fields required on create, besides those declared so. */
+    public Domain requiring(Set<String> names) {
+        if (names.stream().allMatch(n -> field(n).map(Field::required).orElse(true))) return this;
+        List<Field> updated = fields.stream()
+                .map(f -> names.contains(f.name()) && !f.required() ? new Field(f.name(), f.type(), true, f.maxLength()) : f)
+                .toList();
+        Field k = updated.stream().filter(f -> f.name().equals(key.name())).findFirst().orElseThrow();
+        return new Domain(name, flag, k, updated, legacy, target, shadowSampleRate, normalization, preflight);
     }
 
     /** The key as text, for the outbox and lock names. */

@@ -47,6 +47,9 @@ public class Domains {
         if (problems.isEmpty()) {
             byName.values().forEach(d -> probe(d, problems));
         }
+        if (problems.isEmpty()) {
+            byName.replaceAll((name, d) -> d.requiring(mustGive(d, problems)));
+        }
         if (!problems.isEmpty()) {
             throw new IllegalStateException("Invalid domain configuration:\n  - " + String.join("\n  - ", problems));
         }
@@ -116,8 +119,13 @@ public class Domains {
             }
             db.ifPresent(d -> checks.add(new PreflightCheck(checkName, d, sql, pc.level().equals("block"))));
         });
+        Domain domain = new Domain(name, flag, key.get(), List.copyOf(fields), legacy, target, cfg.shadowSampleRate(),
+                Normalization.NONE, List.copyOf(checks));
+        // a field one store does not hold is never compared: its stand-in there is no value to agree with
+        Set<String> notCompared = new java.util.TreeSet<>(ignored);
+        notCompared.addAll(domain.heldByOneOnly());
         return new Domain(name, flag, key.get(), List.copyOf(fields), legacy, target, cfg.shadowSampleRate(),
-                new Normalization(Set.copyOf(ignored), precision), List.copyOf(checks));
+                new Normalization(Set.copyOf(notCompared), precision), List.copyOf(checks));
     }
 
     private static Field field(String name, FieldConfig fc, List<String> problems) {
@@ -142,8 +150,9 @@ public class Domains {
             Function<String, Optional<Database>> databases, Function<String, Optional<SearchClient>> search, List<String> problems) {
         String where = side.label() + " store";
         if (cfg.search().isPresent()) {
-            if (cfg.database().isPresent() || cfg.table().isPresent() || !cfg.columns().isEmpty() || !cfg.expressions().isEmpty()) {
-                problems.add(where + ": a search store takes search.origin, search.index and search.attributes, not database, table, columns or expressions");
+            if (cfg.database().isPresent() || cfg.table().isPresent() || !cfg.columns().isEmpty() || !cfg.expressions().isEmpty()
+                    || !cfg.absent().isEmpty()) {
+                problems.add(where + ": a search store takes search.origin, search.index and search.attributes, not database, table, columns, expressions or absent");
                 return null;
             }
             return searchStore(side, cfg.search().get(), declared, fields, key, search, problems);
@@ -185,21 +194,29 @@ public class Domains {
             if (!declared.contains(f)) problems.add(where + ": expressions names unknown field '" + f + "'");
             if (cfg.columns().containsKey(f)) problems.add(where + ": field '" + f + "' has both a column and an expression");
         }
+        for (String f : cfg.absent().keySet()) {
+            if (!declared.contains(f)) problems.add(where + ": absent names unknown field '" + f + "'");
+            if (cfg.columns().containsKey(f)) problems.add(where + ": field '" + f + "' is both a column and absent");
+            if (cfg.expressions().containsKey(f)) problems.add(where + ": field '" + f + "' is both an expression and absent");
+        }
         List<TableStore.Mapping> mappings = new ArrayList<>();
         for (Field f : fields) {
-            String expression = cfg.expressions().get(f.name());
+            String derived = cfg.expressions().get(f.name());
+            String standIn = cfg.absent().get(f.name());
+            String expression = derived != null ? derived : standIn;
             if (expression != null) {
+                String kind = derived != null ? "expression" : "absent value";
                 if (expression.isBlank() || UNSAFE_EXPRESSION.matcher(expression).find()) {
-                    problems.add(where + ": expression of field '" + f.name() + "' must be one SQL expression without ; comments or $ parameters");
+                    problems.add(where + ": " + kind + " of field '" + f.name() + "' must be one SQL expression without ; comments or $ parameters");
                 }
-                if (f == key) problems.add(where + ": key field '" + f.name() + "' must be a column, not an expression");
-                mappings.add(new TableStore.Mapping(f, null, expression));
+                if (f == key) problems.add(where + ": key field '" + f.name() + "' must be a column, not an " + kind);
+                mappings.add(new TableStore.Mapping(f, null, expression, derived == null));
             } else {
                 String column = cfg.columns().getOrDefault(f.name(), f.name());
                 if (!COLUMN.matcher(column).matches()) {
                     problems.add(where + ": column '" + column + "' of field '" + f.name() + "' is not a plain identifier");
                 }
-                mappings.add(new TableStore.Mapping(f, column, null));
+                mappings.add(new TableStore.Mapping(f, column, null, false));
             }
         }
         if (problems.size() > before) return null;
@@ -220,6 +237,28 @@ public class Domains {
                         + store.database().name() + "': " + reason);
             }
         }
+    }
+
+    /**
+     * Fields a create must carry because a store that takes writes has a NOT NULL column for them
+     * with no default: declared required or not, a create without them would fail in that store. A
+     * UUID key is not among them, since Turnout generates one (see {@link Domain#generatesKey}).
+     */
+    private static Set<String> mustGive(Domain d, List<String> problems) {
+        Set<String> out = new java.util.TreeSet<>();
+        for (Side side : Side.values()) {
+            if (!(d.origin(side) instanceof TableStore store)) continue;
+            try {
+                var rows = store.database().pool().preparedQuery(store.requiredColumnsSql()).execute(store.requiredColumnsParams())
+                        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+                rows.forEach(r -> store.fieldOfColumn(r.getString(0)).ifPresent(out::add));
+            } catch (Exception e) {
+                Throwable cause = e.getCause() == null ? e : e.getCause();
+                problems.add("domain '" + d.name() + "': cannot read the columns of the " + side.label() + " store: " + cause.getMessage());
+            }
+        }
+        if (d.generatesKey()) out.remove(d.key().name());
+        return out;
     }
 
     public Optional<Domain> find(String name) {

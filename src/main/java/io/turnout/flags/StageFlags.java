@@ -10,10 +10,14 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Startup;
 import io.turnout.TurnoutConfig;
 import io.turnout.TurnoutConfig.FlagsConfig;
+import io.turnout.db.Databases;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Domains;
 import io.turnout.routing.Stage;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
 import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.event.Event;
 import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -38,9 +42,16 @@ import org.jboss.logging.Logger;
 public class StageFlags {
     private static final Logger LOG = Logger.getLogger(StageFlags.class);
 
+    /** Longest a stage change waits for a copy in flight to commit before it is tried again. */
+    private static final long APPLY_TIMEOUT_SECONDS = 30;
+
     private final FlagsConfig config;
     private final Domains domains;
+    private final Databases databases;
+    private final Event<StageChanged> changed;
     private final Map<String, Stage> stages = new ConcurrentHashMap<>();
+    /** Domains whose stage this process has recorded in the control database since it started. */
+    private final java.util.Set<String> applied = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "turnout-flags");
         t.setDaemon(true);
@@ -49,9 +60,11 @@ public class StageFlags {
     private final UnleashContext context;
     private final Unleash unleash;
 
-    public StageFlags(TurnoutConfig turnout, Domains domains, MeterRegistry registry) {
+    public StageFlags(TurnoutConfig turnout, Domains domains, Databases databases, Event<StageChanged> changed, MeterRegistry registry) {
         this.config = turnout.flags();
         this.domains = domains;
+        this.databases = databases;
+        this.changed = changed;
         this.context = UnleashContext.builder().appName(config.appName()).userId(config.appName()).build();
         for (Domain d : domains.all()) {
             stages.put(d.name(), Stage.LEGACY);
@@ -81,6 +94,7 @@ public class StageFlags {
             LOG.infof("Stage flags from file %s (no Unleash URL configured)", config.file().toAbsolutePath());
         }
         unleash = new DefaultUnleash(b.build());
+        stages.putAll(recorded());
         refresh();
         long every = Math.max(100, config.refreshInterval().toMillis());
         timer.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
@@ -102,11 +116,55 @@ public class StageFlags {
     private void refresh() {
         for (Domain d : domains.all()) {
             Stage next = evaluate(unleash, d);
-            Stage before = stages.put(d.name(), next);
-            if (before != next) {
-                LOG.infof("Domain %s: stage %s -> %s (flag %s)", d.name(), before.label(), next.label(), d.flag());
-            }
+            if (next != stage(d.name()) || !applied.contains(d.name())) apply(d, next);
         }
+    }
+
+    /**
+     * Records the stage in the control database and switches routing while holding the domain's
+     * stage row: the update waits for copies in flight (they hold the row FOR SHARE), and copies
+     * that start later see the new stage. When the control database cannot record the change,
+     * routing stays where it was and the change is tried again at the next refresh.
+     */
+    private void apply(Domain d, Stage next) {
+        Stage before = stage(d.name());
+        try {
+            databases.control().pool().withTransaction(tx -> tx
+                    .query("SET LOCAL lock_timeout = '" + APPLY_TIMEOUT_SECONDS + "s'").execute()
+                    .compose(v -> tx.preparedQuery("INSERT INTO turnout_stage (domain, applied) VALUES ($1, $2) ON CONFLICT (domain) "
+                                    + "DO UPDATE SET applied = EXCLUDED.applied, changed_at = CASE WHEN turnout_stage.applied = "
+                                    + "EXCLUDED.applied THEN turnout_stage.changed_at ELSE clock_timestamp() END")
+                            .execute(Tuple.of(d.name(), next.label())))
+                    .map(v -> stages.put(d.name(), next)))
+                    .toCompletionStage().toCompletableFuture().get(APPLY_TIMEOUT_SECONDS + 5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            stages.put(d.name(), before);
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            LOG.errorf("Domain %s: stage %s -> %s not applied, the control database did not record it (%s); "
+                    + "routing stays at %s and the change is tried again", d.name(), before.label(), next.label(),
+                    cause.getMessage(), before.label());
+            return;
+        }
+        applied.add(d.name());
+        if (before != next) {
+            LOG.infof("Domain %s: stage %s -> %s (flag %s)", d.name(), before.label(), next.label(), d.flag());
+            changed.fire(new StageChanged(d.name(), before, next));
+        }
+    }
+
+    /** The stages recorded in the control database, which routing starts from. */
+    private Map<String, Stage> recorded() {
+        Map<String, Stage> out = new java.util.HashMap<>();
+        try {
+            var rows = databases.control().pool().query("SELECT domain, applied FROM turnout_stage").execute()
+                    .toCompletionStage().toCompletableFuture().get(APPLY_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            for (Row r : rows) {
+                if (domains.find(r.getString(0)).isPresent()) Stage.ofLabel(r.getString(1)).ifPresent(s -> out.put(r.getString(0), s));
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("Cannot read the applied stages from the control database: " + e.getMessage(), e);
+        }
+        return out;
     }
 
     private Stage evaluate(Unleash client, Domain d) {

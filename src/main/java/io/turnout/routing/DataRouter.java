@@ -3,6 +3,7 @@ package io.turnout.routing;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.turnout.db.Database;
 import io.turnout.domain.Domain;
+import io.turnout.domain.Field;
 import io.turnout.domain.Record;
 import io.turnout.domain.Side;
 import io.turnout.flags.StageFlags;
@@ -11,6 +12,7 @@ import io.turnout.store.MirrorNote;
 import io.turnout.search.SearchFailure;
 import io.turnout.store.Origin;
 import io.turnout.store.OutboxNote;
+import io.turnout.store.Owned;
 import io.turnout.store.Query;
 import io.turnout.store.Store;
 import io.turnout.store.StoreException;
@@ -20,9 +22,13 @@ import io.vertx.core.Future;
 import io.vertx.sqlclient.SqlClient;
 import jakarta.inject.Singleton;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.concurrent.ThreadLocalRandom;
 import org.jboss.logging.Logger;
@@ -113,52 +119,99 @@ public class DataRouter {
     }
 
     public Future<Served<Record>> create(Domain domain, Record values) {
-        return write(domain, (store, tx, note) -> store.insert(tx, values, note)
+        return write(domain, values, false, (store, tx, note) -> store.insert(tx, values, note)
                 .map(w -> new Outcome(w.state().get(domain.key().name()), w.state(), true, w.outboxId())))
                 .map(s -> new Served<>(s.value().state(), s.origin(), s.stage()));
     }
 
     /** The record's new state, or a null value when there is no record with that key. */
     public Future<Served<Record>> update(Domain domain, Object key, Record values, boolean replace) {
-        return write(domain, (store, tx, note) -> store.update(tx, key, values, replace, note)
+        return write(domain, values, replace, (store, tx, note) -> store.update(tx, key, values, replace, note)
                 .map(w -> new Outcome(key, w.state(), w.changed(), w.outboxId())))
                 .map(s -> new Served<>(s.value().state(), s.origin(), s.stage()));
     }
 
     /** Whether there was a record to delete. */
     public Future<Served<Boolean>> delete(Domain domain, Object key) {
-        return write(domain, (store, tx, note) -> store.delete(tx, key, note).map(w -> new Outcome(key, null, w.changed(), w.outboxId())))
+        return write(domain, null, false, (store, tx, note) -> store.delete(tx, key, note).map(w -> new Outcome(key, null, w.changed(), w.outboxId())))
                 .map(s -> new Served<>(s.value().changed(), s.origin(), s.stage()));
     }
 
-    private Future<Served<Outcome>> write(Domain domain, Op op) {
+    /**
+     * Writes the authoritative store, and the other one where the stage says. {@code values} (null
+     * for a delete) decides what only the second store can keep ({@link Kept#CARRIED}) and which
+     * values must come back unchanged from the write ({@link Kept#CHECKED}); a write with such values
+     * runs in a transaction that is rolled back, with a 400, when one does not.
+     */
+    private Future<Served<Outcome>> write(Domain domain, Record values, boolean replace, Op op) {
         Stage stage = stage(domain);
         List<Side> sides = stage.writesTo(domain);
         Side first = sides.get(0);
         Optional<Side> mirror = sides.size() > 1 ? Optional.of(sides.get(1)) : Optional.empty();
         Store store = domain.store(first);
         Database db = store.database();
-        Future<Outcome> done;
+        List<String> checked = values == null ? List.of() : values.values().keySet().stream()
+                .filter(f -> !f.equals(domain.key().name()) && Kept.how(domain, stage, f) == Kept.CHECKED).toList();
+        Owned owned = values == null || mirror.isEmpty() ? Owned.NONE : owned(domain, stage, values, replace, mirror.get());
+        Future<Outcome> done = checked.isEmpty()
+                ? authoritative(domain, op, store, db.pool(), first, mirror, owned, false)
+                : db.pool().withTransaction(tx -> authoritative(domain, op, store, tx, first, mirror, owned, true)
+                        .compose(out -> kept(domain, stage, values, checked, out)));
+        if (mirror.isPresent() && !domain.sameDatabase()) {
+            Side second = mirror.get();
+            done = done.compose(out -> out.outboxId() == null ? Future.succeededFuture(out) : mirrorAcross(domain, first, second, out));
+        }
+        return done.recover(e -> Future.failedFuture(e instanceof Kept.Refused ? e : StoreException.of(first, e)))
+                .map(out -> new Served<>(out, first, stage));
+    }
+
+    /**
+     * The authoritative write with its companion: alone; with the other store in the same statement
+     * when both share a database (falling back to an outbox entry if that fails); or with an outbox
+     * entry when they do not. Inside a transaction the fallback first rolls back to a savepoint.
+     */
+    private Future<Outcome> authoritative(Domain domain, Op op, Store store, SqlClient client, Side first, Optional<Side> mirror,
+            Owned owned, boolean inTransaction) {
         if (mirror.isEmpty()) {
             // one statement on one store: atomic on its own, no transaction round trips needed
-            done = op.apply(store, db.pool(), null);
-        } else if (domain.sameDatabase()) {
-            // both writes in one statement; if the second store fails it, the key goes to the outbox instead
-            Side second = mirror.get();
-            done = op.apply(store, db.pool(), new MirrorNote(domain.name(), domain.store(second)))
-                    .recover(e -> {
-                        LOG.warnf("Domain %s: write to both stores failed (%s); writing the %s store and queueing the key",
-                                domain.name(), describe(e), first.label());
-                        return op.apply(store, db.pool(), new OutboxNote(domain.name(), first, second, outbox.initialBackoff()));
-                    });
-        } else {
-            Side second = mirror.get();
-            // the write and its outbox entry are one statement: atomic without a transaction block
-            done = op.apply(store, db.pool(), new OutboxNote(domain.name(), first, second, INLINE_GRACE))
-                    .compose(out -> out.outboxId() == null ? Future.succeededFuture(out) : mirrorAcross(domain, first, second, out));
+            return op.apply(store, client, null);
         }
-        return done.recover(e -> Future.failedFuture(StoreException.of(first, e)))
-                .map(out -> new Served<>(out, first, stage));
+        Side second = mirror.get();
+        if (!domain.sameDatabase()) {
+            // the write and its outbox entry are one statement: atomic without a transaction block
+            return op.apply(store, client, new OutboxNote(domain.name(), first, second, INLINE_GRACE, owned.toJson(domain)));
+        }
+        // both writes in one statement; if the second store fails it, the key goes to the outbox instead
+        MirrorNote both = new MirrorNote(domain.name(), domain.store(second), domain.copiedFrom(first), owned);
+        OutboxNote queued = new OutboxNote(domain.name(), first, second, outbox.initialBackoff(), owned.toJson(domain));
+        Future<Void> savepoint = inTransaction ? client.query("SAVEPOINT turnout_mirror").execute().mapEmpty() : Future.succeededFuture();
+        return savepoint.compose(v -> op.apply(store, client, both)).recover(e -> {
+            LOG.warnf("Domain %s: write to both stores failed (%s); writing the %s store and queueing the key",
+                    domain.name(), describe(e), first.label());
+            Future<Void> undo = inTransaction ? client.query("ROLLBACK TO SAVEPOINT turnout_mirror").execute().mapEmpty() : Future.succeededFuture();
+            return undo.compose(v -> op.apply(store, client, queued));
+        });
+    }
+
+    /** What the client wrote to fields only the mirroring store holds, carried to it. */
+    private static Owned owned(Domain domain, Stage stage, Record values, boolean replace, Side mirror) {
+        Map<String, Object> set = new LinkedHashMap<>();
+        Set<String> defaults = new LinkedHashSet<>();
+        for (Field f : domain.fields()) {
+            if (Kept.how(domain, stage, f.name()) != Kept.CARRIED || !domain.stores(mirror, f.name())) continue;
+            if (values.has(f.name())) set.put(f.name(), values.get(f.name()));
+            else if (replace) defaults.add(f.name());
+        }
+        return set.isEmpty() && defaults.isEmpty() ? Owned.NONE : new Owned(set, defaults);
+    }
+
+    /** Fails with a 400 naming the first field whose value the write did not keep; the transaction then rolls back. */
+    private static Future<Outcome> kept(Domain domain, Stage stage, Record values, List<String> checked, Outcome out) {
+        if (out.state() == null) return Future.succeededFuture(out);
+        for (String f : checked) {
+            if (!Objects.equals(values.get(f), out.state().get(f))) return Future.failedFuture(Kept.Refused.of(domain, stage, f));
+        }
+        return Future.succeededFuture(out);
     }
 
     /** Stores in two databases: the authoritative write has committed with its outbox entry; mirror now. */

@@ -84,10 +84,11 @@ public interface Store extends Origin {
     }
 
     /**
-     * Makes the store hold exactly these records (insert or overwrite), in one round trip: how a
-     * second write mirrors the first. Keys must be distinct.
+     * Makes the store hold these records (insert, or overwrite the given fields), in one round trip:
+     * how a second write mirrors the first. Only {@code fields} (and the key) are written, so a copy
+     * never overwrites a column with a value its source does not hold. Keys must be distinct.
      */
-    Future<Void> putAll(SqlClient client, List<Record> records);
+    Future<Void> putAll(SqlClient client, List<Record> records, java.util.Set<String> fields);
 
     /** Deletes every record with one of these keys. */
     Future<Void> deleteAll(SqlClient client, List<Object> keys);

@@ -18,7 +18,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.StringJoiner;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A store that is one PostgreSQL table: each API field is a column (possibly renamed) or a
@@ -29,8 +31,12 @@ import java.util.StringJoiner;
  */
 public final class TableStore implements Store {
 
-    /** Where one field lives in the table. */
-    public record Mapping(Field field, String column, String expression) {
+    /**
+     * Where one field lives in the table: a column, an expression derived from the row's columns
+     * (the store holds the value, read-only), or, when {@code absent}, a stand-in for a field the
+     * store does not hold at all (never copied from, never compared).
+     */
+    public record Mapping(Field field, String column, String expression, boolean absent) {
         boolean writable() {
             return column != null;
         }
@@ -43,6 +49,7 @@ public final class TableStore implements Store {
     private final Side side;
     private final Database database;
     private final String table;
+    private final String rawTable;
     private final List<Mapping> mappings;
     private final Mapping key;
     private final String selectList;
@@ -50,15 +57,14 @@ public final class TableStore implements Store {
     private final String deleteSql;
     private final String getAllSql;
     private final String deleteAllSql;
-    private final String putAllSql;
-    private final String putColumns;
-    private final String onConflict;
     private final List<Mapping> putOrder;
+    private final Map<Set<String>, String> putAllSql = new ConcurrentHashMap<>();
 
     public TableStore(Side side, Database database, String table, List<Mapping> mappings, String keyField) {
         this.side = side;
         this.database = database;
         this.table = quoteQualified(table);
+        this.rawTable = table;
         this.mappings = List.copyOf(mappings);
         this.key = mappings.stream().filter(m -> m.field().name().equals(keyField)).findFirst().orElseThrow();
         StringJoiner select = new StringJoiner(", ");
@@ -73,18 +79,47 @@ public final class TableStore implements Store {
         this.getAllSql = "SELECT " + selectList + " FROM " + this.table + " WHERE " + quote(key.column()) + keyArray;
         this.deleteAllSql = "DELETE FROM " + this.table + " WHERE " + quote(key.column()) + keyArray;
         this.putOrder = mappings.stream().filter(Mapping::writable).toList();
-        StringJoiner cols = new StringJoiner(", ");
-        StringJoiner arrays = new StringJoiner(", ");
+    }
+
+    /** Whether the store holds the field: a column, or a value derived from its columns. */
+    public boolean holds(String field) {
+        return mappings.stream().anyMatch(m -> m.field().name().equals(field) && !m.absent());
+    }
+
+    /** Whether the field is a column of this store, so a write can set it. */
+    public boolean stores(String field) {
+        return mappings.stream().anyMatch(m -> m.field().name().equals(field) && m.writable());
+    }
+
+    /** The columns a copy writes: those among {@code fields}, the key always. */
+    private List<Mapping> putColumns(Set<String> fields) {
+        return putOrder.stream().filter(m -> m == key || fields.contains(m.field().name())).toList();
+    }
+
+    private static String conflict(Mapping key, List<Mapping> columns, Set<String> defaults) {
         StringJoiner updates = new StringJoiner(", ");
-        for (int i = 0; i < putOrder.size(); i++) {
-            Mapping m = putOrder.get(i);
-            cols.add(quote(m.column()));
-            arrays.add("$" + (i + 1) + "::" + m.field().type().sqlType() + "[]");
+        for (Mapping m : columns) {
             if (m != key) updates.add(quote(m.column()) + " = EXCLUDED." + quote(m.column()));
         }
-        this.putColumns = cols.toString();
-        this.onConflict = " ON CONFLICT (" + quote(key.column()) + ") DO " + (updates.length() == 0 ? "NOTHING" : "UPDATE SET " + updates);
-        this.putAllSql = "INSERT INTO " + this.table + " (" + putColumns + ") SELECT * FROM unnest(" + arrays + ")" + onConflict;
+        defaults.forEach(c -> updates.add(quote(c) + " = DEFAULT"));
+        return " ON CONFLICT (" + quote(key.column()) + ") DO " + (updates.length() == 0 ? "NOTHING" : "UPDATE SET " + updates);
+    }
+
+    private static String columnList(List<Mapping> columns) {
+        StringJoiner cols = new StringJoiner(", ");
+        columns.forEach(m -> cols.add(quote(m.column())));
+        return cols.toString();
+    }
+
+    private String putAllSql(Set<String> fields) {
+        return putAllSql.computeIfAbsent(Set.copyOf(fields), f -> {
+            List<Mapping> columns = putColumns(f);
+            StringJoiner arrays = new StringJoiner(", ");
+            for (int i = 0; i < columns.size(); i++) {
+                arrays.add("$" + (i + 1) + "::" + columns.get(i).field().type().sqlType() + "[]");
+            }
+            return "INSERT INTO " + table + " (" + columnList(columns) + ") SELECT * FROM unnest(" + arrays + ")" + conflict(key, columns, Set.of());
+        });
     }
 
     @Override
@@ -95,6 +130,18 @@ public final class TableStore implements Store {
     @Override
     public Database database() {
         return database;
+    }
+
+    /** Columns of the table that are NOT NULL with no default: a new row must be given them. */
+    public String requiredColumnsSql() {
+        return "SELECT column_name::text FROM information_schema.columns WHERE table_schema = coalesce($1, current_schema()) "
+                + "AND table_name = $2 AND is_nullable = 'NO' AND column_default IS NULL AND is_identity = 'NO' AND is_generated = 'NEVER'";
+    }
+
+    /** Parameters of {@link #requiredColumnsSql}: schema (null for the search path's first) and table. */
+    public Tuple requiredColumnsParams() {
+        int dot = rawTable.indexOf('.');
+        return dot < 0 ? Tuple.of(null, rawTable) : Tuple.of(rawTable.substring(0, dot), rawTable.substring(dot + 1));
     }
 
     /** SQL text naming the table, for probes at start-up. */
@@ -178,7 +225,9 @@ public final class TableStore implements Store {
             }
         }
         if (sets.length() == 0) {
-            return get(client, keyValue).map(r -> new Written(r, false, null));
+            if (note == null) return get(client, keyValue).map(r -> new Written(r, false, null));
+            // nothing of this store changes, but the companion still has to follow the record
+            sets.add(quote(key.column()) + " = " + quote(key.column()));
         }
         String sql = "UPDATE " + table + " SET " + sets + " WHERE " + quote(key.column()) + " = $1::"
                 + key.field().type().sqlType() + " RETURNING " + selectList;
@@ -222,20 +271,22 @@ public final class TableStore implements Store {
         String keyText = "w." + quote(key.field().name()) + "::text";
         if (companion instanceof OutboxNote note) {
             int n = params.size();
-            sql = "WITH w AS (" + sql + "), o AS (INSERT INTO turnout_outbox (domain, record_key, source, target, next_attempt_at) "
+            sql = "WITH w AS (" + sql + "), o AS (INSERT INTO turnout_outbox (domain, record_key, source, target, next_attempt_at, owned) "
                     + "SELECT $" + (n + 1) + ", " + keyText + ", $" + (n + 2) + ", $" + (n + 3)
-                    + ", now() + $" + (n + 4) + " * interval '1 millisecond' FROM w RETURNING id) "
+                    + ", now() + $" + (n + 4) + " * interval '1 millisecond', $" + (n + 5) + "::text::jsonb FROM w RETURNING id) "
                     + "SELECT w.*, (SELECT id FROM o) FROM w";
             params.add(note.domain());
             params.add(note.source().label());
             params.add(note.target().label());
             params.add(note.delay().toMillis());
+            params.add(note.owned());
         } else if (companion instanceof MirrorNote mirror) {
             TableStore target = (TableStore) mirror.target();
             params.add(mirror.domain() + ":");
             sql = "WITH w AS (" + sql + "), l AS (SELECT pg_advisory_xact_lock(hashtextextended($" + params.size()
                     + " || " + keyText + ", 0)) FROM w), m AS ("
-                    + (returnsRecord ? target.putFrom("w", "l") : target.deleteFrom("w", "l", key.field().name()))
+                    + (returnsRecord ? target.putFrom("w", "l", mirror.copied(), mirror.owned(), params)
+                            : target.deleteFrom("w", "l", key.field().name()))
                     + ") SELECT w.* FROM w";
         }
         boolean outboxed = companion instanceof OutboxNote;
@@ -248,14 +299,52 @@ public final class TableStore implements Store {
         });
     }
 
-    /** An upsert of this store from the API-shaped rows of CTE {@code from}, joined to {@code lock}. */
-    String putFrom(String from, String lock) {
+    /**
+     * An upsert of this store from the API-shaped rows of CTE {@code from}, joined to {@code lock}:
+     * the {@code copied} fields from those rows, and the client's values of fields only this store
+     * holds, added to {@code params}.
+     */
+    String putFrom(String from, String lock, Set<String> copied, Owned owned, List<Object> params) {
+        List<Mapping> columns = putColumns(copied);
         StringJoiner vals = new StringJoiner(", ");
-        for (Mapping m : putOrder) {
+        for (Mapping m : columns) {
             vals.add(from + "." + quote(m.field().name()));
         }
-        return "INSERT INTO " + table + " (" + putColumns + ") SELECT " + vals + " FROM " + from + (lock == null ? "" : ", " + lock)
-                + onConflict;
+        List<Mapping> all = new ArrayList<>(columns);
+        for (Map.Entry<String, Object> e : owned.values().entrySet()) {
+            Mapping m = mapping(e.getKey());
+            if (!m.writable() || columns.contains(m)) continue;
+            params.add(e.getValue());
+            vals.add("$" + params.size() + "::" + m.field().type().sqlType());
+            all.add(m);
+        }
+        Set<String> defaults = new java.util.LinkedHashSet<>();
+        for (String f : owned.defaults()) {
+            Mapping m = mapping(f);
+            if (m.writable() && !all.contains(m)) defaults.add(m.column());
+        }
+        return "INSERT INTO " + table + " (" + columnList(all) + ") SELECT " + vals + " FROM " + from + (lock == null ? "" : ", " + lock)
+                + conflict(key, all, defaults);
+    }
+
+    /** Sets what a client wrote to fields only this store holds, for one existing record. */
+    public Future<Void> applyOwned(SqlClient client, Object keyValue, Owned owned) {
+        List<Object> params = new ArrayList<>();
+        params.add(keyValue);
+        StringJoiner sets = new StringJoiner(", ");
+        owned.values().forEach((f, v) -> {
+            Mapping m = mapping(f);
+            if (!m.writable() || m == key) return;
+            params.add(v);
+            sets.add(quote(m.column()) + " = $" + params.size() + "::" + m.field().type().sqlType());
+        });
+        owned.defaults().forEach(f -> {
+            Mapping m = mapping(f);
+            if (m.writable() && m != key) sets.add(quote(m.column()) + " = DEFAULT");
+        });
+        if (sets.length() == 0) return Future.succeededFuture();
+        return client.preparedQuery("UPDATE " + table + " SET " + sets + " WHERE " + quote(key.column()) + " = $1::"
+                + key.field().type().sqlType()).execute(Tuple.from(params)).mapEmpty();
     }
 
     /** A delete from this store of the keys in CTE {@code from}, joined to {@code lock}. */
@@ -266,17 +355,17 @@ public final class TableStore implements Store {
 
     /** One statement for the whole batch: each column travels as one array parameter. Keys must be distinct. */
     @Override
-    public Future<Void> putAll(SqlClient client, List<Record> records) {
+    public Future<Void> putAll(SqlClient client, List<Record> records, Set<String> fields) {
         if (records.isEmpty()) return Future.succeededFuture();
         Tuple columns = Tuple.tuple();
-        for (Mapping m : putOrder) {
+        for (Mapping m : putColumns(fields)) {
             Object array = Array.newInstance(m.field().type().javaType(), records.size());
             for (int i = 0; i < records.size(); i++) {
                 Array.set(array, i, records.get(i).get(m.field().name()));
             }
             columns.addValue(array);
         }
-        return client.preparedQuery(putAllSql).execute(columns).mapEmpty();
+        return client.preparedQuery(putAllSql(fields)).execute(columns).mapEmpty();
     }
 
     @Override
@@ -357,10 +446,17 @@ public final class TableStore implements Store {
         String notInSource = "NOT EXISTS (SELECT 1 FROM w WHERE w." + quote(key.field().name()) + " = " + table + "."
                 + quote(key.column()) + ")";
         String sql = "WITH w AS (SELECT " + source.selectList + " FROM " + source.table + where + " FOR SHARE), "
-                + "m AS (" + putFrom("w", null) + " RETURNING 1), "
+                + "m AS (" + putFrom("w", null, source.heldFields(), Owned.NONE, params) + " RETURNING 1), "
                 + "d AS (DELETE FROM " + table + (mine.isEmpty() ? " WHERE " + notInSource : mine + " AND " + notInSource) + ") "
                 + "SELECT count(*) FROM w";
         return client.preparedQuery(sql).execute(Tuple.from(params)).map(rows -> rows.iterator().next().getLong(0));
+    }
+
+    /** The fields this store holds (see {@link #holds}). */
+    public Set<String> heldFields() {
+        Set<String> out = new java.util.LinkedHashSet<>();
+        mappings.stream().filter(m -> !m.absent()).forEach(m -> out.add(m.field().name()));
+        return out;
     }
 
     /** {@code WHERE key > $n AND key <= $m}, with the bounds added to {@code params}; empty when both are open. */

@@ -9,6 +9,7 @@ import io.turnout.TurnoutConfig.BackfillConfig;
 import io.turnout.db.Databases;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Domains;
+import io.turnout.flags.StageChanged;
 import io.turnout.store.Store;
 import io.turnout.store.TableStore;
 import io.vertx.core.Future;
@@ -86,6 +87,8 @@ public class Backfill {
     private final Databases databases;
     private final Domains domains;
     private final Mirror mirror;
+    private final CopyGuard guard;
+    private final OutboxRelay relay;
     private final Preflight preflight;
     private final LatencyWatch latency;
     private final Vertx vertx;
@@ -93,12 +96,14 @@ public class Backfill {
     private final Map<String, Run> latest = new ConcurrentHashMap<>();
     private final List<Worker> workers = new ArrayList<>();
 
-    public Backfill(TurnoutConfig config, Databases databases, Domains domains, Mirror mirror, Preflight preflight,
+    public Backfill(TurnoutConfig config, Databases databases, Domains domains, Mirror mirror, CopyGuard guard, OutboxRelay relay, Preflight preflight,
             LatencyWatch latency, Vertx vertx, MeterRegistry registry) {
         this.config = config.backfill();
         this.databases = databases;
         this.domains = domains;
         this.mirror = mirror;
+        this.guard = guard;
+        this.relay = relay;
         this.preflight = preflight;
         this.latency = latency;
         this.vertx = vertx;
@@ -126,7 +131,7 @@ public class Backfill {
     public Future<Run> start(Domain domain, Direction direction, Integer rowsPerSecond, Integer chunkSize) {
         if (!domain.copyable()) return Future.failedFuture(Refused.readOnly(domain, "backfill"));
         int chunk = chunkSize == null ? config.chunkSize() : chunkSize;
-        return latest(domain, direction).compose(existing -> {
+        return guard.whileAllowed(domain, direction.target, what(direction), stage -> latest(domain, direction)).compose(existing -> {
             if (existing != null && existing.active()) {
                 return Future.failedFuture(new Refused("A " + direction.label() + " backfill of " + domain.name()
                         + " is already " + existing.state() + " (run " + existing.id() + ")", true));
@@ -153,8 +158,44 @@ public class Backfill {
         return transition(domain, direction, "('running', 'throttled')", "paused");
     }
 
+    /** Resumes a paused run, or one a stage change stopped, if the applied stage allows it now. */
     public Future<Run> resume(Domain domain, Direction direction) {
-        return transition(domain, direction, "('paused')", "running").onSuccess(r -> workers.forEach(Worker::wake));
+        return guard.whileAllowed(domain, direction.target, what(direction),
+                        stage -> transition(domain, direction, "('paused', 'stopped')", "running"))
+                .onSuccess(r -> workers.forEach(Worker::wake));
+    }
+
+    /** How problems name a backfill in one direction. */
+    static String what(Direction direction) {
+        return "A " + direction.label() + " backfill";
+    }
+
+    /**
+     * A stage change that makes a run's target authoritative, or stops it receiving writes, stops the
+     * run at once; its chunks could not commit anyway (see {@link CopyGuard}).
+     */
+    void onStageChanged(@Observes StageChanged change) {
+        Domain domain = domains.find(change.domain()).orElse(null);
+        if (domain == null || !domain.copyable()) return;
+        for (Direction direction : Direction.values()) {
+            String why = CopyGuard.refusal(domain, change.to(), direction.target, what(direction));
+            if (why != null) stopActive(domain, direction, why);
+        }
+    }
+
+    private Future<Void> stopActive(Domain domain, Direction direction, String reason) {
+        return control().preparedQuery("UPDATE turnout_backfill SET state = 'stopped', reason = $3, updated_at = now() "
+                        + "WHERE domain = $1 AND direction = $2 AND state IN ('running', 'throttled', 'paused') RETURNING *")
+                .execute(Tuple.of(domain.name(), direction.label(), reason))
+                .map(rows -> {
+                    for (Row r : rows) {
+                        Run run = remember(run(r));
+                        LOG.warnf("Domain %s: %s backfill run %d stopped: %s", domain.name(), direction.label(), run.id(), reason);
+                    }
+                    return (Void) null;
+                })
+                .onFailure(e -> LOG.errorf("Domain %s: could not mark the %s backfill stopped (%s); its chunks still cannot commit",
+                        domain.name(), direction.label(), e.getMessage()));
     }
 
     private Future<Run> transition(Domain domain, Direction direction, String from, String to) {
@@ -371,7 +412,7 @@ public class Backfill {
         /** After the last chunk is cut, the run is done once no chunk is still leased. */
         private Future<Void> finishIfDone(io.vertx.sqlclient.SqlConnection tx, Domain domain, Run run) {
             return tx.preparedQuery("UPDATE turnout_backfill SET state = 'done', finished_at = now(), updated_at = now() "
-                            + "WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM turnout_backfill_chunk WHERE run_id = $1 AND state = 'leased') "
+                            + "WHERE id = $1 AND state IN ('running', 'throttled') AND NOT EXISTS (SELECT 1 FROM turnout_backfill_chunk WHERE run_id = $1 AND state = 'leased') "
                             + "RETURNING *")
                     .execute(Tuple.of(run.id()))
                     .map(rows -> {
@@ -379,6 +420,9 @@ public class Backfill {
                             Run done = remember(run(r));
                             LOG.infof("Domain %s: %s backfill done: %d rows in %s", domain.name(), run.direction().label(),
                                     done.rowsCopied(), Duration.between(done.startedAt(), done.finishedAt()));
+                            // what failed for want of rows the backfill has now copied (a reply's parent) may pass now
+                            Future.succeededFuture().compose(v -> relay.retryParked(domain, null))
+                                    .onFailure(e -> LOG.warnf("Domain %s: parked keys not put back in line: %s", domain.name(), e.getMessage()));
                         }
                         return null;
                     });
@@ -388,13 +432,15 @@ public class Backfill {
             long started = System.nanoTime();
             Object after = chunk.after() == null ? null : domain.key().type().fromText(chunk.after());
             Object upTo = chunk.upTo() == null ? null : domain.key().type().fromText(chunk.upTo());
-            return copyRange(domain, run.direction(), after, upTo)
+            Direction direction = run.direction();
+            return guard.whileAllowed(domain, direction.target, what(direction), stage -> copyRange(domain, direction, after, upTo))
                     .compose(rows -> checkpoint(domain, run, chunk, rows).map(v -> {
                         if (run.rowsPerSecond() == null || run.rowsPerSecond() <= 0) return 1L;
                         long spent = (System.nanoTime() - started) / 1_000_000;
                         return Math.max(1L, rows * 1000L / run.rowsPerSecond() - spent);
                     }))
-                    .recover(e -> control().preparedQuery("UPDATE turnout_backfill_chunk SET last_error = $4, lease_until = now() "
+                    .recover(e -> e instanceof Refused refused ? release(chunk).compose(v -> stopActive(domain, direction, refused.getMessage()))
+                            .map(config.pollInterval().toMillis()) : control().preparedQuery("UPDATE turnout_backfill_chunk SET last_error = $4, lease_until = now() "
                                     + "WHERE run_id = $1 AND chunk_no = $2 AND owner = $3 AND state = 'leased'")
                             .execute(Tuple.of(chunk.runId(), chunk.number(), owner, e.getClass().getSimpleName() + ": " + e.getMessage()))
                             .map(v -> {
@@ -402,6 +448,13 @@ public class Backfill {
                                         run.direction().label(), chunk.attempts(), e.getMessage());
                                 return config.pollInterval().toMillis();
                             }));
+        }
+
+        /** Gives a chunk back uncopied, without counting an attempt: a resumed run takes it again. */
+        private Future<Void> release(Chunk chunk) {
+            return control().preparedQuery("UPDATE turnout_backfill_chunk SET lease_until = now(), attempts = greatest(0, attempts - 1) "
+                            + "WHERE run_id = $1 AND chunk_no = $2 AND owner = $3 AND state = 'leased'")
+                    .execute(Tuple.of(chunk.runId(), chunk.number(), owner)).mapEmpty();
         }
 
         private Future<Void> checkpoint(Domain domain, Run run, Chunk chunk, long rows) {

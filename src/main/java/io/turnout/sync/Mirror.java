@@ -5,11 +5,18 @@ import io.turnout.domain.Record;
 import io.turnout.domain.Side;
 import io.turnout.store.Filter;
 import io.turnout.store.Query;
+import io.turnout.store.Owned;
 import io.turnout.store.Store;
+import io.turnout.store.TableStore;
 import io.vertx.core.Future;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import jakarta.inject.Singleton;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Supplier;
@@ -56,6 +63,7 @@ public class Mirror {
         if (keys.isEmpty()) return Future.succeededFuture(0);
         Store to = domain.store(target);
         String[] names = keys.stream().map(k -> domain.name() + ":" + domain.keyText(k)).toArray(String[]::new);
+        List<Long> applied = new ArrayList<>();
         return to.database().pool().withTransaction(tx -> tx
                 .preparedQuery("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(n, 0) AS h "
                         + "FROM unnest($1::text[]) AS n) AS l ORDER BY h")
@@ -65,7 +73,41 @@ public class Mirror {
                     Set<Object> found = new HashSet<>();
                     present.forEach(r -> found.add(r.get(domain.key().name())));
                     List<Object> gone = keys.stream().filter(k -> !found.contains(k)).toList();
-                    return to.putAll(tx, present).compose(v -> to.deleteAll(tx, gone)).map(present.size());
-                }));
+                    return to.putAll(tx, present, domain.copiedFrom(source))
+                            .compose(v -> to.deleteAll(tx, gone))
+                            .compose(v -> applyOwned(tx, domain, found, source, target, applied))
+                            .map(present.size());
+                }))
+                .compose(n -> applied.isEmpty() ? Future.succeededFuture(n)
+                        : domain.store(source).database().pool().preparedQuery("DELETE FROM turnout_outbox WHERE id = ANY($1)")
+                                .execute(Tuple.of(applied.toArray(new Long[0]))).map(n));
+    }
+
+    /**
+     * Sets what clients wrote to fields only the target holds, from every pending outbox entry of
+     * these keys in the order they were written, so the newest write wins. The entries applied are
+     * collected for deletion once the target has committed: a later sync sees only newer ones.
+     */
+    private Future<Void> applyOwned(SqlConnection tx, Domain domain, Set<Object> keys, Side source, Side target, List<Long> applied) {
+        if (keys.isEmpty() || !(domain.store(target) instanceof TableStore to)) return Future.succeededFuture();
+        String[] texts = keys.stream().map(domain::keyText).toArray(String[]::new);
+        return domain.store(source).database().pool()
+                .preparedQuery("SELECT id, record_key, owned::text FROM turnout_outbox WHERE domain = $1 AND target = $2 "
+                        + "AND record_key = ANY($3) AND owned IS NOT NULL ORDER BY id")
+                .execute(Tuple.of(domain.name(), target.label(), texts))
+                .compose(rows -> {
+                    Map<String, Owned> byKey = new LinkedHashMap<>();
+                    for (Row r : rows) {
+                        applied.add(r.getLong(0));
+                        byKey.merge(r.getString(1), Owned.fromJson(domain, r.getString(2)), Owned::then);
+                    }
+                    Future<Void> chain = Future.succeededFuture();
+                    for (Map.Entry<String, Owned> e : byKey.entrySet()) {
+                        Object key = domain.key().type().fromText(e.getKey());
+                        chain = chain.compose(v -> to.applyOwned(tx, key, e.getValue()));
+                    }
+                    return chain;
+                });
     }
 }
+

@@ -53,6 +53,29 @@ public class MirrorBatcher {
             return done.future();
         }
 
+        /**
+         * After a failed batch: each key on its own, so one key the target refuses holds back no
+         * other. A key that fails again counts an attempt and is left to the outbox relay.
+         */
+        private Future<Void> oneByOne(List<Pending> batch) {
+            Map<Object, List<Long>> byKey = new java.util.LinkedHashMap<>();
+            batch.forEach(p -> byKey.computeIfAbsent(p.key(), k -> new ArrayList<>()).add(p.outboxId()));
+            Future<Void> chain = Future.succeededFuture();
+            for (Map.Entry<Object, List<Long>> e : byKey.entrySet()) {
+                chain = chain.compose(v -> mirror.sync(domain, e.getKey(), route.source(), route.target())
+                        .compose(x -> outbox.doneAll(outboxDb, e.getValue()))
+                        .recover(err -> {
+                            String error = err.getClass().getSimpleName() + ": " + err.getMessage();
+                            LOG.warnf("Domain %s: key %s not mirrored to the %s store (%s); the outbox relay will retry it",
+                                    domain.name(), domain.keyText(e.getKey()), route.target().label(), error);
+                            Future<Void> counted = Future.succeededFuture();
+                            for (long id : e.getValue()) counted = counted.compose(y -> outbox.failed(outboxDb, id, 0, err).mapEmpty());
+                            return counted.otherwiseEmpty();
+                        }));
+            }
+            return chain;
+        }
+
         synchronized int backlog() {
             return waiting.size();
         }
@@ -73,9 +96,9 @@ public class MirrorBatcher {
             mirror.syncAll(domain, keys, route.source(), route.target())
                     .compose(copied -> outbox.doneAll(outboxDb, ids))
                     .recover(e -> {
-                        LOG.warnf("Domain %s: mirroring %d keys to the %s store failed (%s); the outbox relay will retry",
+                        LOG.warnf("Domain %s: mirroring %d keys to the %s store failed (%s); mirroring them one by one",
                                 domain.name(), keys.size(), route.target().label(), e.getMessage());
-                        return outbox.failedAll(outboxDb, ids, e.getClass().getSimpleName() + ": " + e.getMessage()).otherwiseEmpty();
+                        return oneByOne(batch);
                     })
                     .onComplete(ar -> {
                         batch.forEach(p -> p.done().complete());

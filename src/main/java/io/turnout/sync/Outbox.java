@@ -4,11 +4,13 @@ import io.turnout.TurnoutConfig;
 import io.turnout.db.Database;
 import io.turnout.domain.Side;
 import io.vertx.core.Future;
+import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import jakarta.inject.Singleton;
 import java.time.Duration;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -25,15 +27,26 @@ public class Outbox {
     /** One pending key. */
     public record Entry(long id, String domain, String key, Side source, Side target, int attempts) {}
 
-    /** Pending keys of one domain in one database. */
-    public record Depth(long count, double oldestAgeSeconds) {}
+    /** Keys of one domain waiting for their second write: pending (still retried) and parked, and the oldest age. */
+    public record Depth(long count, double oldestAgeSeconds, long parked) {
+        public static final Depth NONE = new Depth(0, 0, 0);
+
+        Depth plus(Depth other) {
+            return new Depth(count + other.count, Math.max(oldestAgeSeconds, other.oldestAgeSeconds), parked + other.parked);
+        }
+    }
+
+    /** A key that failed too often and waits for a release manager, a backfill or a repair. */
+    public record Parked(String key, String database, int attempts, String error, OffsetDateTime since, OffsetDateTime parkedAt) {}
 
     private final Duration initialBackoff;
     private final Duration maxBackoff;
+    private final int maxAttempts;
 
     public Outbox(TurnoutConfig config) {
         this.initialBackoff = config.outbox().initialBackoff();
         this.maxBackoff = config.outbox().maxBackoff();
+        this.maxAttempts = Math.max(1, config.outbox().maxAttempts());
     }
 
     public Future<Void> doneAll(Database db, List<Long> ids) {
@@ -41,24 +54,59 @@ public class Outbox {
                 .execute(Tuple.of(ids.toArray(new Long[0]))).mapEmpty();
     }
 
-    /** Counts a failed first attempt of each entry; the relay takes them from here. */
-    public Future<Void> failedAll(Database db, List<Long> ids, String error) {
+    /**
+     * Counts a failed attempt and pushes the next one back exponentially. An entry the target store
+     * rejected ({@link #rejected}) is parked once it has failed {@code turnout.outbox.max-attempts}
+     * times; one that failed because a store was unreachable keeps its place (depth and oldest age
+     * show the outage). Completes with whether it was parked.
+     */
+    public Future<Boolean> failed(Database db, long id, int attemptsSoFar, Throwable cause) {
+        long delay = backoff(attemptsSoFar + 1).toMillis();
+        String error = cause.getClass().getSimpleName() + ": " + cause.getMessage();
         return db.pool().preparedQuery("UPDATE turnout_outbox SET attempts = attempts + 1, last_error = $2, "
-                        + "next_attempt_at = now() + $3 * interval '1 millisecond' WHERE id = ANY($1)")
-                .execute(Tuple.of(ids.toArray(new Long[0]), truncate(error), backoff(1).toMillis())).mapEmpty();
+                        + "next_attempt_at = now() + $3 * interval '1 millisecond', "
+                        + "parked_at = CASE WHEN $5 AND attempts + 1 >= $4 THEN now() END WHERE id = $1 RETURNING parked_at IS NOT NULL")
+                .execute(Tuple.of(id, truncate(error), delay, maxAttempts, rejected(cause)))
+                .map(rows -> rows.size() > 0 && rows.iterator().next().getBoolean(0));
     }
 
-    /** Counts a failed attempt and pushes the next one back exponentially. */
-    public Future<Void> failed(Database db, long id, int attemptsSoFar, String error) {
-        long delay = backoff(attemptsSoFar + 1).toMillis();
-        return db.pool().preparedQuery("UPDATE turnout_outbox SET attempts = attempts + 1, last_error = $2, "
-                        + "next_attempt_at = now() + $3 * interval '1 millisecond' WHERE id = $1")
-                .execute(Tuple.of(id, truncate(error), delay)).mapEmpty();
+    /**
+     * Whether the target refused the record itself (a data exception or a broken constraint, SQLSTATE
+     * classes 22 and 23, or a key that does not parse) rather than being unreachable: retrying alone
+     * will not fix it, something must change first.
+     */
+    public static boolean rejected(Throwable e) {
+        if (e instanceof IllegalArgumentException) return true;
+        return e instanceof PgException pg && pg.getSqlState() != null
+                && (pg.getSqlState().startsWith("22") || pg.getSqlState().startsWith("23"));
+    }
+
+    /** Parked keys of a domain in one database, oldest first. */
+    public Future<List<Parked>> parked(Database db, String domain, int limit) {
+        return db.pool().preparedQuery("SELECT record_key, attempts, last_error, created_at, parked_at FROM turnout_outbox "
+                        + "WHERE domain = $1 AND parked_at IS NOT NULL ORDER BY id LIMIT $2")
+                .execute(Tuple.of(domain, limit))
+                .map(rows -> {
+                    List<Parked> out = new ArrayList<>();
+                    for (Row r : rows) {
+                        out.add(new Parked(r.getString(0), db.name(), r.getInteger(1), r.getString(2), r.getOffsetDateTime(3),
+                                r.getOffsetDateTime(4)));
+                    }
+                    return out;
+                });
+    }
+
+    /** Puts a domain's parked keys (all, or those given) back in line for the relay; returns how many. */
+    public Future<Integer> unpark(Database db, String domain, List<String> keys) {
+        return db.pool().preparedQuery("UPDATE turnout_outbox SET parked_at = NULL, attempts = 0, next_attempt_at = now() "
+                        + "WHERE domain = $1 AND parked_at IS NOT NULL AND ($2::text[] IS NULL OR record_key = ANY($2::text[]))")
+                .execute(Tuple.of(domain, (Object) (keys == null ? null : keys.toArray(new String[0]))))
+                .map(rows -> rows.rowCount());
     }
 
     public Future<List<Entry>> due(Database db, int limit) {
         return db.pool().preparedQuery("SELECT id, domain, record_key, source, target, attempts FROM turnout_outbox "
-                        + "WHERE next_attempt_at <= now() ORDER BY id LIMIT $1")
+                        + "WHERE next_attempt_at <= now() AND parked_at IS NULL ORDER BY id LIMIT $1")
                 .execute(Tuple.of(limit))
                 .map(rows -> {
                     List<Entry> out = new ArrayList<>();
@@ -71,12 +119,13 @@ public class Outbox {
     }
 
     public Future<Map<String, Depth>> depth(Database db) {
-        return db.pool().query("SELECT domain, count(*), extract(epoch FROM now() - min(created_at))::float8 "
+        return db.pool().query("SELECT domain, count(*) FILTER (WHERE parked_at IS NULL), "
+                        + "extract(epoch FROM now() - min(created_at))::float8, count(*) FILTER (WHERE parked_at IS NOT NULL) "
                         + "FROM turnout_outbox GROUP BY domain")
                 .execute()
                 .map(rows -> {
                     Map<String, Depth> out = new HashMap<>();
-                    for (Row r : rows) out.put(r.getString(0), new Depth(r.getLong(1), r.getDouble(2)));
+                    for (Row r : rows) out.put(r.getString(0), new Depth(r.getLong(1), r.getDouble(2), r.getLong(3)));
                     return out;
                 });
     }

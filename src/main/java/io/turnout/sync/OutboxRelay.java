@@ -58,6 +58,9 @@ public class OutboxRelay {
             Gauge.builder("turnout_outbox_oldest_age_seconds", () -> depthOf(d.name()).oldestAgeSeconds())
                     .description("Age of the oldest key waiting for its second write")
                     .tag("domain", d.name()).register(registry);
+            Gauge.builder("turnout_outbox_parked", () -> depthOf(d.name()).parked())
+                    .description("Keys whose second write failed too often and is no longer retried on its own")
+                    .tag("domain", d.name()).register(registry);
         }
     }
 
@@ -70,7 +73,7 @@ public class OutboxRelay {
     }
 
     public Outbox.Depth depthOf(String domain) {
-        return depth.getOrDefault(domain, new Outbox.Depth(0, 0));
+        return depth.getOrDefault(domain, Outbox.Depth.NONE);
     }
 
     /** One relay pass over every database; passes never overlap. Completes when the pass is done. */
@@ -88,6 +91,7 @@ public class OutboxRelay {
 
     private Future<Void> relay(Database db) {
         return outbox.due(db, batchSize).compose(entries -> {
+            // one key at a time, each in its own transaction: a key that keeps failing holds back no other
             Future<Void> chain = Future.succeededFuture();
             for (Outbox.Entry e : entries) {
                 chain = chain.compose(v -> relayOne(db, e));
@@ -109,7 +113,7 @@ public class OutboxRelay {
         try {
             key = domain.key().type().fromText(entry.key());
         } catch (IllegalArgumentException e) {
-            return outbox.failed(db, entry.id(), entry.attempts(), "key does not parse: " + e.getMessage());
+            return outbox.failed(db, entry.id(), entry.attempts(), new IllegalArgumentException("key does not parse: " + e.getMessage())).mapEmpty();
         }
         return mirror.sync(domain, key, entry.source(), entry.target())
                 .compose(v -> outbox.doneAll(db, List.of(entry.id())))
@@ -120,10 +124,54 @@ public class OutboxRelay {
                     }
                 })
                 .recover(e -> {
+                    String error = e.getClass().getSimpleName() + ": " + e.getMessage();
                     LOG.debugf("Domain %s: key %s still not mirrored to the %s store (attempt %d): %s",
-                            domain.name(), entry.key(), entry.target().label(), entry.attempts() + 1, e.getMessage());
-                    return outbox.failed(db, entry.id(), entry.attempts(), e.getClass().getSimpleName() + ": " + e.getMessage())
-                            .otherwiseEmpty();
+                            domain.name(), entry.key(), entry.target().label(), entry.attempts() + 1, error);
+                    return outbox.failed(db, entry.id(), entry.attempts(), e)
+                            .onSuccess(parked -> {
+                                if (parked) {
+                                    LOG.errorf("Domain %s: key %s parked after %d failed attempts to bring the %s store up to date: %s. "
+                                                    + "It blocks any step that moves authority; a backfill, a repair or "
+                                                    + "POST /admin/migrations/%s/outbox/retry tries it again",
+                                            domain.name(), entry.key(), entry.attempts() + 1, entry.target().label(), error, domain.name());
+                                }
+                            })
+                            .<Void>mapEmpty().otherwiseEmpty();
+                });
+    }
+
+    /** The databases a domain's outbox entries can be in: those of its table stores. */
+    public List<Database> databasesOf(Domain domain) {
+        List<Database> out = new ArrayList<>();
+        for (var side : io.turnout.domain.Side.values()) {
+            if (domain.writable(side) && !out.contains(domain.store(side).database())) out.add(domain.store(side).database());
+        }
+        return out;
+    }
+
+    /** The domain's parked keys, oldest first, from every database that can hold them. */
+    public Future<List<Outbox.Parked>> parked(Domain domain, int limit) {
+        List<Future<List<Outbox.Parked>>> all = databasesOf(domain).stream().map(db -> outbox.parked(db, domain.name(), limit)).toList();
+        return Future.all(all).map(v -> {
+            List<Outbox.Parked> out = new ArrayList<>();
+            all.forEach(f -> out.addAll(f.result()));
+            out.sort(java.util.Comparator.comparing(Outbox.Parked::parkedAt));
+            return out.size() > limit ? out.subList(0, limit) : out;
+        });
+    }
+
+    /**
+     * Puts the domain's parked keys (all, or those given) back in line and runs a relay pass;
+     * returns how many were parked. Called after a backfill or repair, and by release managers.
+     */
+    public Future<Integer> retryParked(Domain domain, List<String> keys) {
+        List<Future<Integer>> all = databasesOf(domain).stream().map(db -> outbox.unpark(db, domain.name(), keys)).toList();
+        return Future.all(all).map(v -> all.stream().mapToInt(Future::result).sum())
+                .onSuccess(n -> {
+                    if (n > 0) {
+                        LOG.infof("Domain %s: %d parked keys put back in line for the outbox relay", domain.name(), n);
+                        pass();
+                    }
                 });
     }
 
@@ -135,10 +183,9 @@ public class OutboxRelay {
         }
         return Future.join(all).transform(ar -> {
             Map<String, Outbox.Depth> merged = new HashMap<>();
-            depthByDatabase.values().forEach(counts -> counts.forEach((domain, d) -> merged.merge(domain, d,
-                    (a, b) -> new Outbox.Depth(a.count() + b.count(), Math.max(a.oldestAgeSeconds(), b.oldestAgeSeconds())))));
+            depthByDatabase.values().forEach(counts -> counts.forEach((domain, d) -> merged.merge(domain, d, Outbox.Depth::plus)));
             for (Domain d : domains.all()) {
-                depth.put(d.name(), merged.getOrDefault(d.name(), new Outbox.Depth(0, 0)));
+                depth.put(d.name(), merged.getOrDefault(d.name(), Outbox.Depth.NONE));
             }
             return Future.succeededFuture();
         });

@@ -9,7 +9,6 @@ import io.turnout.domain.Domains;
 import io.turnout.domain.Normalization;
 import io.turnout.domain.Record;
 import io.turnout.domain.Side;
-import io.turnout.routing.DataRouter;
 import io.turnout.store.RangeSummary;
 import io.turnout.store.Store;
 import io.vertx.core.Future;
@@ -57,17 +56,20 @@ public class Verification {
     private final VerificationConfig config;
     private final Databases databases;
     private final Domains domains;
-    private final DataRouter router;
     private final Mirror mirror;
+    private final CopyGuard guard;
+    private final OutboxRelay relay;
     private final Vertx vertx;
     private final String owner = System.getenv().getOrDefault("HOSTNAME", "turnout") + "-" + ProcessHandle.current().pid();
 
-    public Verification(TurnoutConfig config, Databases databases, Domains domains, DataRouter router, Mirror mirror, Vertx vertx) {
+    public Verification(TurnoutConfig config, Databases databases, Domains domains, Mirror mirror,
+            CopyGuard guard, OutboxRelay relay, Vertx vertx) {
         this.config = config.verification();
         this.databases = databases;
         this.domains = domains;
-        this.router = router;
         this.mirror = mirror;
+        this.guard = guard;
+        this.relay = relay;
         this.vertx = vertx;
     }
 
@@ -124,25 +126,36 @@ public class Verification {
                 });
     }
 
-    /** Brings the other store to the authoritative one for every unrepaired key of a run; returns how many keys. */
+    /**
+     * Brings the other store to the authoritative one for every unrepaired key of a run; returns how
+     * many keys. Each batch commits under the stage lock and only while the store it writes into is
+     * not authoritative and receives every write (see {@link CopyGuard}); otherwise it is refused.
+     */
     public Future<Integer> repair(Domain domain, long runId) {
-        Side from = router.stage(domain).authoritative();
-        return control().preparedQuery("SELECT record_key FROM turnout_verification_diff WHERE run_id = $1 AND NOT repaired")
-                .execute(Tuple.of(runId))
-                .compose(rows -> {
-                    List<Object> keys = new ArrayList<>();
-                    for (Row r : rows) keys.add(domain.key().type().fromText(r.getString(0)));
-                    Future<Void> chain = Future.succeededFuture();
-                    for (int i = 0; i < keys.size(); i += 500) {
-                        List<Object> batch = keys.subList(i, Math.min(keys.size(), i + 500));
-                        chain = chain.compose(v -> mirror.syncAll(domain, batch, from, from.other()).mapEmpty());
-                    }
-                    return chain.compose(v -> control().preparedQuery("UPDATE turnout_verification_diff SET repaired = true "
-                                    + "WHERE run_id = $1 AND NOT repaired").execute(Tuple.of(runId)))
-                            .map(keys.size());
-                })
-                .onSuccess(n -> LOG.infof("Domain %s: repaired %d keys of verification run %d from the %s store",
-                        domain.name(), n, runId, from.label()));
+        return guard.whileApplied(domain, stage -> Future.succeededFuture(stage.authoritative())).compose(from -> {
+            Side into = from.other();
+            return control().preparedQuery("SELECT record_key FROM turnout_verification_diff WHERE run_id = $1 AND NOT repaired")
+                    .execute(Tuple.of(runId))
+                    .compose(rows -> {
+                        List<Object> keys = new ArrayList<>();
+                        for (Row r : rows) keys.add(domain.key().type().fromText(r.getString(0)));
+                        Future<Void> chain = guard.whileAllowed(domain, into, "A repair", stage -> Future.succeededFuture());
+                        for (int i = 0; i < keys.size(); i += 500) {
+                            List<Object> batch = keys.subList(i, Math.min(keys.size(), i + 500));
+                            chain = chain.compose(v -> guard.whileAllowed(domain, into, "A repair",
+                                    stage -> mirror.syncAll(domain, batch, from, into)).mapEmpty());
+                        }
+                        return chain.compose(v -> control().preparedQuery("UPDATE turnout_verification_diff SET repaired = true "
+                                        + "WHERE run_id = $1 AND NOT repaired").execute(Tuple.of(runId)))
+                                .map(keys.size());
+                    })
+                    .onSuccess(n -> {
+                        LOG.infof("Domain %s: repaired %d keys of verification run %d from the %s store",
+                                domain.name(), n, runId, from.label());
+                        Future.succeededFuture().compose(v -> relay.retryParked(domain, null))
+                                .onFailure(e -> LOG.warnf("Domain %s: parked keys not put back in line: %s", domain.name(), e.getMessage()));
+                    });
+        });
     }
 
     private void loop(Domain domain, long id) {

@@ -175,6 +175,7 @@ class BackfillVerificationTest {
     @Test
     void backfillStoppedAbruptlyResumesWithoutGapOrRepeat() {
         String domain = "messages";
+        Flags.stage(domain, Stage.DUAL_WRITE);
         long source = legacyCount(domain);
         long run = startBackfill(domain, "{\"chunkSize\":1000,\"rowsPerSecond\":20000}").getLong("run");
         await().atMost(Duration.ofSeconds(30)).until(() ->
@@ -217,6 +218,7 @@ class BackfillVerificationTest {
     @Test
     void verificationReportsADirectChangeByKeyAndFieldAndRepairFixesIt() {
         String domain = "connections";
+        Flags.stage(domain, Stage.DUAL_WRITE);
         startBackfill(domain, "{}");
         awaitBackfillDone(domain);
         assertThat(verify(domain).getBoolean("clean")).isTrue();
@@ -241,6 +243,7 @@ class BackfillVerificationTest {
     @Test
     void twoWorkersCopyEveryChunkOnce() {
         String domain = "connections";
+        Flags.stage(domain, Stage.DUAL_WRITE);
         backfill.workers().forEach(Backfill.Worker::stop);
         for (String owner : List.of("worker-a", "worker-b")) {
             Backfill.Worker w = backfill.newWorker(owner);
@@ -259,6 +262,7 @@ class BackfillVerificationTest {
 
     @Test
     void blockingPreflightCheckHoldsTheBackfillWithTheCount() {
+        Flags.stage("connections", Stage.DUAL_WRITE);
         sql.exec("main", "INSERT INTO user_connections (user_id, connected_user_id, status) VALUES (1, 2, 'broken'), (3, 4, 'broken'), (5, 6, 'broken')");
         try {
             Response held = given().contentType(ContentType.JSON).body("{}").post("/admin/migrations/connections/backfill");

@@ -83,6 +83,9 @@ class KilledProcessIT {
             }
         }
         Files.createDirectories(DATA);
+        // a forward backfill runs while the new store takes every write and is not authoritative
+        Files.writeString(DATA.resolve("flags.json"), Files.readString(Path.of("flags/turnout-flags.json"))
+                .replace("\"name\": \"legacy\"", "\"name\": \"dual_write\""));
         pgPort = freePort();
         turnout = start(freePort());
 
