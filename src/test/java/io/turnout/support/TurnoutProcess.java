@@ -1,0 +1,123 @@
+package io.turnout.support;
+
+import static io.restassured.RestAssured.given;
+import static org.awaitility.Awaitility.await;
+
+import io.restassured.RestAssured;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * The packaged Turnout (target/quarkus-app) as a real process on its embedded default, in a data
+ * directory of its own, for tests that kill processes. Each start points RestAssured at it.
+ */
+public final class TurnoutProcess implements AutoCloseable {
+    private final Path dir;
+    private final int pgPort;
+    private final Map<String, String> env;
+    private Process process;
+
+    private TurnoutProcess(Path dir, Map<String, String> env) throws IOException {
+        this.dir = dir;
+        this.env = env;
+        this.pgPort = freePort();
+    }
+
+    /** A fresh directory (emptied if it exists) holding the data, the flag file and the log. */
+    public static TurnoutProcess in(Path dir, String flags, Map<String, String> env) throws IOException {
+        if (Files.exists(dir)) {
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("flags.json"), flags);
+        return new TurnoutProcess(dir, env);
+    }
+
+    /** The repository's flag file with every domain at the given stage. */
+    public static String flagsAt(String stage) throws IOException {
+        return Files.readString(Path.of("flags/turnout-flags.json")).replace("\"name\": \"legacy\"", "\"name\": \"" + stage + "\"");
+    }
+
+    public static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Starts Turnout and waits until it is ready. */
+    public TurnoutProcess start() throws IOException {
+        int httpPort = freePort();
+        ProcessBuilder pb = new ProcessBuilder("java", "-jar", "target/quarkus-app/quarkus-run.jar")
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("turnout.log").toFile()));
+        pb.environment().put("QUARKUS_HTTP_PORT", Integer.toString(httpPort));
+        pb.environment().put("TURNOUT_EMBEDDED_DATA_DIRECTORY", dir.resolve("pgdata").toString());
+        pb.environment().put("TURNOUT_EMBEDDED_PORT", Integer.toString(pgPort));
+        pb.environment().put("TURNOUT_FLAGS_FILE", dir.resolve("flags.json").toString());
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        process = p;
+        RestAssured.port = httpPort;
+        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(250)).until(() -> {
+            if (!p.isAlive()) throw new IllegalStateException("Turnout exited; see " + dir.resolve("turnout.log"));
+            try {
+                return given().get("/q/health/ready").statusCode() == 200;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        return this;
+    }
+
+    /** SIGKILL: nothing runs after it, as when a replica dies. */
+    public void kill() {
+        process.destroyForcibly().onExit().join();
+    }
+
+    /** SIGKILL of the embedded PostgreSQL server and every one of its processes, as in a crash of the database. */
+    public void killPostgres() throws IOException {
+        long pid = Long.parseLong(Files.readAllLines(dir.resolve("pgdata/postmaster.pid")).get(0).trim());
+        ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow(() -> new IllegalStateException("no PostgreSQL process " + pid));
+        List<ProcessHandle> all = Stream.concat(Stream.of(postmaster), postmaster.descendants()).toList();
+        all.forEach(ProcessHandle::destroyForcibly);
+        all.forEach(h -> h.onExit().join());
+    }
+
+    /** The first column of the first row of a query against one of the embedded databases. */
+    public Object query(String database, String sql) throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://localhost:" + pgPort + "/" + database, "postgres", "");
+                ResultSet r = c.createStatement().executeQuery(sql)) {
+            r.next();
+            return r.getObject(1);
+        }
+    }
+
+    public long count(String sql) throws Exception {
+        return ((Number) query("main", sql)).longValue();
+    }
+
+    /** A JDBC connection to one of the embedded databases. */
+    public Connection connect(String database) throws Exception {
+        return DriverManager.getConnection("jdbc:postgresql://localhost:" + pgPort + "/" + database, "postgres", "");
+    }
+
+    @Override
+    public void close() {
+        if (process != null && process.isAlive()) {
+            process.destroy();
+            process.onExit().join();
+        }
+    }
+}
