@@ -44,12 +44,6 @@ class ColumnOwnershipTest {
         Flags.stage("messages", Stage.LEGACY);
     }
 
-    private void awaitOutboxEmpty() {
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() ->
-                sql.count("main", "SELECT count(*) FROM turnout_outbox WHERE domain = 'messages'")
-                        + sql.count("messages", "SELECT count(*) FROM turnout_outbox WHERE domain = 'messages'") == 0);
-    }
-
     private static Response patch(String domain, long id, Map<String, Object> body) {
         return given().contentType(ContentType.JSON).body(body).patch("/data/" + domain + "/" + id);
     }
@@ -122,13 +116,13 @@ class ColumnOwnershipTest {
                 .post("/data/messages");
         assertThat(created.statusCode()).as(created.asString()).isEqualTo(201);
         long id = created.jsonPath().getLong("id");
-        awaitOutboxEmpty();
+        sql.awaitOutboxEmpty("messages");
         assertThat(sql.row("messages", "SELECT content, type, file_size, file_type FROM messages WHERE id = $1", id))
                 .isEqualTo(Map.of("content", "a picture", "type", "image", "file_size", 123, "file_type", "image/png"));
 
         assertThat(patch("messages", id, Map.of("file_type", "image/webp")).statusCode()).isEqualTo(200);
         assertThat(patch("messages", id, Map.of("is_read", true)).statusCode()).isEqualTo(200);
-        awaitOutboxEmpty();
+        sql.awaitOutboxEmpty("messages");
         assertThat(sql.row("messages", "SELECT is_read, type, file_size, file_type FROM messages WHERE id = $1", id))
                 .isEqualTo(Map.of("is_read", true, "type", "image", "file_size", 123, "file_type", "image/webp"));
 
@@ -139,7 +133,7 @@ class ColumnOwnershipTest {
         assertThat(alone.jsonPath().getString("detail")).contains("derives it").contains("becomes writable at live");
         Response consistent = patch("messages", id, Map.of("is_deleted", true, "is_deleted_by_sender", true, "is_deleted_by_recipient", true));
         assertThat(consistent.statusCode()).as(consistent.asString()).isEqualTo(200);
-        awaitOutboxEmpty();
+        sql.awaitOutboxEmpty("messages");
         assertThat(sql.row("messages", "SELECT is_deleted, type FROM messages WHERE id = $1", id))
                 .isEqualTo(Map.of("is_deleted", true, "type", "image"));
     }
@@ -153,12 +147,12 @@ class ColumnOwnershipTest {
                 .post("/data/messages");
         assertThat(created.statusCode()).as(created.asString()).isEqualTo(201);
         long id = created.jsonPath().getLong("id");
-        awaitOutboxEmpty();
+        sql.awaitOutboxEmpty("messages");
         assertThat(sql.count("main", "SELECT count(*) FROM direct_messages WHERE id = $1", id)).isOne();
 
         Flags.stage("messages", Stage.SHADOW);
         assertThat(patch("messages", id, Map.of("is_read", true)).statusCode()).isEqualTo(200);
-        awaitOutboxEmpty();
+        sql.awaitOutboxEmpty("messages");
         Map<String, Object> expected = Map.of("is_read", true, "type", "image", "file_size", 123, "file_type", "image/png");
         assertThat(sql.row("messages", "SELECT is_read, type, file_size, file_type FROM messages WHERE id = $1", id)).isEqualTo(expected);
 

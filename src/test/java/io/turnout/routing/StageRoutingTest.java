@@ -2,7 +2,6 @@ package io.turnout.routing;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
@@ -12,7 +11,6 @@ import io.turnout.domain.Side;
 import io.turnout.support.Flags;
 import io.turnout.support.Sql;
 import jakarta.inject.Inject;
-import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
@@ -36,12 +34,6 @@ class StageRoutingTest {
     void backToLegacy() {
         Flags.stage("connections", Stage.LEGACY);
         Flags.stage("messages", Stage.LEGACY);
-    }
-
-    private void awaitOutboxEmpty() {
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() ->
-                sql.count("main", "SELECT count(*) FROM turnout_outbox WHERE domain = 'messages'")
-                        + sql.count("messages", "SELECT count(*) FROM turnout_outbox WHERE domain = 'messages'") == 0);
     }
 
     @ParameterizedTest
@@ -117,7 +109,7 @@ class StageRoutingTest {
                 .patch("/data/messages/" + id);
         assertThat(patched.statusCode()).isEqualTo(200);
         // across databases the second store follows the acknowledged write through the outbox
-        awaitOutboxEmpty();
+        sql.awaitOutboxEmpty("messages");
 
         Map<String, Object> legacy = sql.row("main",
                 "SELECT body, receiver_id, is_read, deleted_by_sender, attachment_url FROM direct_messages WHERE id = $1", id);
@@ -136,7 +128,7 @@ class StageRoutingTest {
             assertThat(target).isNull();
         }
         assertThat(given().delete("/data/messages/" + id).statusCode()).isEqualTo(204);
-        awaitOutboxEmpty();
+        sql.awaitOutboxEmpty("messages");
         assertThat(sql.count("main", "SELECT count(*) FROM direct_messages WHERE id = $1", id)).isZero();
         assertThat(sql.count("messages", "SELECT count(*) FROM messages WHERE id = $1", id)).isZero();
     }

@@ -45,4 +45,16 @@ public final class Sql {
     public void exec(String database, String sql) {
         rows(database, sql);
     }
+
+    /** Outbox entries of a domain, in every database (the demo's two). */
+    public long outbox(String domain) {
+        return count("main", "SELECT count(*) FROM turnout_outbox WHERE domain = $1", domain)
+                + count("messages", "SELECT count(*) FROM turnout_outbox WHERE domain = $1", domain);
+    }
+
+    /** Waits until every second write of the domain is done. */
+    public void awaitOutboxEmpty(String domain) {
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).pollInterval(java.time.Duration.ofMillis(20))
+                .until(() -> outbox(domain) == 0);
+    }
 }

@@ -47,11 +47,6 @@ class OutboxFaultTest {
         Flags.stage("connections", Stage.LEGACY);
     }
 
-    private long outbox(String domain) {
-        return sql.count("main", "SELECT count(*) FROM turnout_outbox WHERE domain = $1", domain)
-                + sql.count("messages", "SELECT count(*) FROM turnout_outbox WHERE domain = $1", domain);
-    }
-
     @Test
     void newDatabaseDownDuringDualWriteQueuesKeysAndRelayCatchesUp() {
         Flags.stage("messages", Stage.DUAL_WRITE);
@@ -62,7 +57,7 @@ class OutboxFaultTest {
                 .body(Map.of("sender_id", 3, "recipient_id", 4, "content", "to delete")).post("/data/messages").jsonPath().getLong("id");
         await().atMost(Duration.ofSeconds(10)).until(() ->
                 sql.count("messages", "SELECT count(*) FROM messages WHERE id IN ($1, $2)", updatedLater, deletedLater) == 2);
-        await().atMost(Duration.ofSeconds(10)).until(() -> outbox("messages") == 0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> sql.outbox("messages") == 0);
 
         // the new store's database stops accepting connections, and its open ones are cut
         sql.exec("main", "ALTER DATABASE messages ALLOW_CONNECTIONS false");
@@ -87,7 +82,7 @@ class OutboxFaultTest {
 
         sql.exec("main", "ALTER DATABASE messages ALLOW_CONNECTIONS true");
 
-        await().atMost(Duration.ofSeconds(30)).until(() -> outbox("messages") == 0);
+        await().atMost(Duration.ofSeconds(30)).until(() -> sql.outbox("messages") == 0);
         for (long id : created) {
             assertThat(sql.row("messages", "SELECT content FROM messages WHERE id = $1", id))
                     .isEqualTo(Map.of("content", sql.row("main", "SELECT body FROM direct_messages WHERE id = $1", id).get("body")));
@@ -110,11 +105,11 @@ class OutboxFaultTest {
                 created.add(r.jsonPath().getLong("id"));
             }
             assertThat(sql.count("main", "SELECT count(*) FROM user_connections WHERE id = ANY($1)", (Object) created.toArray(new Long[0]))).isEqualTo(3);
-            assertThat(outbox("connections")).isEqualTo(3);
+            assertThat(sql.outbox("connections")).isEqualTo(3);
         } finally {
             sql.exec("main", "ALTER TABLE company_connections_away RENAME TO company_connections");
         }
-        await().atMost(Duration.ofSeconds(30)).until(() -> outbox("connections") == 0);
+        await().atMost(Duration.ofSeconds(30)).until(() -> sql.outbox("connections") == 0);
         assertThat(sql.rows("main", "SELECT id, user_id, peer_user_id FROM company_connections WHERE id = ANY($1) ORDER BY id",
                 (Object) created.toArray(new Long[0])))
                 .isEqualTo(sql.rows("main", "SELECT id, user_id, connected_user_id AS peer_user_id FROM user_connections WHERE id = ANY($1) ORDER BY id",
@@ -141,7 +136,7 @@ class OutboxFaultTest {
         sql.exec("main", "ALTER DATABASE messages ALLOW_CONNECTIONS true");
         assertThat(sql.count("main", "SELECT count(*) FROM direct_messages WHERE body = $1", marker)).isZero();
         assertThat(sql.count("messages", "SELECT count(*) FROM messages WHERE content = $1", marker)).isZero();
-        assertThat(outbox("messages")).isZero();
+        assertThat(sql.outbox("messages")).isZero();
     }
 
     @Test
@@ -159,6 +154,6 @@ class OutboxFaultTest {
         }
         assertThat(sql.count("main", "SELECT count(*) FROM company_connections WHERE user_id = 31337")).isZero();
         assertThat(sql.count("main", "SELECT count(*) FROM user_connections WHERE user_id = 31337")).isZero();
-        assertThat(outbox("connections")).isZero();
+        assertThat(sql.outbox("connections")).isZero();
     }
 }
