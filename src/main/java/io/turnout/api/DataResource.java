@@ -23,6 +23,7 @@ import io.turnout.store.StoreException;
 import io.vertx.core.Future;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.PATCH;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.PUT;
@@ -49,6 +50,9 @@ import java.util.function.Function;
 @Path("/data")
 public class DataResource {
     private static final int RETRY_AFTER_SECONDS = 5;
+    /** Histogram buckets of {@code turnout_requests_seconds}, documented in docs/sre.md. */
+    static final Duration[] BUCKETS = java.util.stream.Stream.of(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+            .map(Duration::ofMillis).toArray(Duration[]::new);
 
     private final Domains domains;
     private final DataRouter router;
@@ -114,7 +118,8 @@ public class DataResource {
             ArrayNode items = body.putArray("items");
             s.value().forEach(r -> items.add(record(d, r)));
             if (s.value().size() == query.limit()) {
-                body.put("next", d.keyText(s.value().get(s.value().size() - 1).get(d.key().name())));
+                // the key as the record shows it (a number for an integer key), to pass back as after=
+                body.set("next", d.key().type().toJson(s.value().get(s.value().size() - 1).get(d.key().name())));
             } else {
                 body.putNull("next");
                 missing(d, query, s.value()).ifPresent(m -> m.forEach(body.putArray("missing")::add));
@@ -126,28 +131,30 @@ public class DataResource {
 
     @POST
     @Path("/{domain}")
-    public CompletionStage<Response> create(@PathParam("domain") String name, byte[] body) {
-        return handle(name, "create", d -> router.create(d, requests.body(d, body, Requests.Mode.CREATE, null)).map(s -> {
+    public CompletionStage<Response> create(@PathParam("domain") String name, @HeaderParam("Content-Type") String type, byte[] body) {
+        return handle(name, "create", d -> router.create(d, requests.body(d, type, body, Requests.Mode.CREATE, null)).map(s -> {
             return ok(Response.created(location(d, s.value().get(d.key().name()))), s, record(d, s.value()));
         }));
     }
 
     @PUT
     @Path("/{domain}/{id}")
-    public CompletionStage<Response> replace(@PathParam("domain") String name, @PathParam("id") String id, byte[] body) {
+    public CompletionStage<Response> replace(@PathParam("domain") String name, @PathParam("id") String id,
+            @HeaderParam("Content-Type") String type, byte[] body) {
         return handle(name, "replace", d -> {
             Object key = requests.key(d, id);
-            return router.update(d, key, requests.body(d, body, Requests.Mode.REPLACE, key), true)
+            return router.update(d, key, requests.body(d, type, body, Requests.Mode.REPLACE, key), true)
                     .map(s -> s.value() == null ? notFound(d, id, s) : ok(Response.ok(), s, record(d, s.value())));
         });
     }
 
     @PATCH
     @Path("/{domain}/{id}")
-    public CompletionStage<Response> patch(@PathParam("domain") String name, @PathParam("id") String id, byte[] body) {
+    public CompletionStage<Response> patch(@PathParam("domain") String name, @PathParam("id") String id,
+            @HeaderParam("Content-Type") String type, byte[] body) {
         return handle(name, "patch", d -> {
             Object key = requests.key(d, id);
-            return router.update(d, key, requests.body(d, body, Requests.Mode.PATCH, key), false)
+            return router.update(d, key, requests.body(d, type, body, Requests.Mode.PATCH, key), false)
                     .map(s -> s.value() == null ? notFound(d, id, s) : ok(Response.ok(), s, record(d, s.value())));
         });
     }
@@ -193,7 +200,8 @@ public class DataResource {
                 .tag("operation", operation)
                 .tag("origin", o)
                 .tag("outcome", outcome)
-                .publishPercentileHistogram()
+                // a few buckets that fit a proxy's latencies; the client-side p99 feeds backfill throttling
+                .serviceLevelObjectives(BUCKETS)
                 .publishPercentiles(0.99)
                 .distributionStatisticExpiry(Duration.ofSeconds(30))
                 .distributionStatisticBufferLength(3)

@@ -30,7 +30,8 @@ public class Problems {
     public Response web(WebApplicationException e) {
         int status = e.getResponse().getStatus();
         String title = e.getResponse().getStatusInfo().getReasonPhrase();
-        return response(new ApiException(status, "http-" + status, title, title, null, null, null, null));
+        String detail = status == 415 ? "Send the body as application/json" : title;
+        return response(new ApiException(status, "http-" + status, title, detail, null, null, null, null));
     }
 
     @ServerExceptionMapper
@@ -64,16 +65,11 @@ public class Problems {
         return ApiException.badField(field, detail);
     }
 
-    /** Parses an optional JSON object body; an empty body is an empty object. */
-    public static com.fasterxml.jackson.databind.JsonNode jsonObject(ObjectMapper json, byte[] body) {
+    /** Parses an optional JSON object body of the control API; an empty body is an empty object. */
+    public static com.fasterxml.jackson.databind.JsonNode jsonObject(ObjectMapper json, byte[] body, String contentType) {
         if (body == null || body.length == 0) return json.createObjectNode();
-        try {
-            com.fasterxml.jackson.databind.JsonNode tree = json.readTree(body);
-            if (tree != null && tree.isObject()) return tree;
-        } catch (java.io.IOException e) {
-            // reported below
-        }
-        throw ApiException.badRequest("malformed-json", "Malformed JSON", "The body must be a JSON object");
+        Requests.requireJson(contentType);
+        return Requests.parse(json, body);
     }
 
     static Response response(ApiException e) {

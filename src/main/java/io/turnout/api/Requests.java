@@ -1,6 +1,10 @@
 package io.turnout.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.turnout.domain.Domain;
@@ -38,29 +42,50 @@ final class Requests {
     }
 
     Object key(Domain domain, String text) {
-        return value(domain.key(), text);
+        return value(domain.key(), domain.key().name(), text);
     }
 
-    Record body(Domain domain, byte[] body, Mode mode, Object pathKey) {
-        if (body == null || body.length == 0) {
-            throw ApiException.badRequest("missing-body", "Missing body", "The request needs a JSON object body");
-        }
-        if (body.length > maxBodyBytes) {
-            throw new ApiException(413, "body-too-large", "Body too large",
-                    "The body has " + body.length + " bytes; at most " + maxBodyBytes + " are accepted", null, null, null, null);
-        }
-        JsonNode tree;
+    /**
+     * Parses a JSON object body strictly: nothing may follow the document, and a document nested
+     * deeper than Jackson's limit is reported as such rather than as malformed.
+     */
+    static JsonNode parse(ObjectMapper json, byte[] body) {
         try {
-            tree = json.readTree(body);
+            JsonNode tree = json.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readTree(body);
+            if (tree != null && tree.isObject()) return tree;
+            throw ApiException.badRequest("malformed-json", "Malformed JSON", "The body must be a JSON object");
+        } catch (StreamConstraintsException e) {
+            throw ApiException.badRequest("json-too-deep", "JSON nested too deeply",
+                    "The body nests objects or arrays more than " + StreamReadConstraints.DEFAULT_MAX_DEPTH + " levels deep");
+        } catch (MismatchedInputException e) {
+            throw ApiException.badRequest("malformed-json", "Malformed JSON", "The body must be one JSON object with nothing after it");
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
             throw ApiException.badRequest("malformed-json", "Malformed JSON", "The body is not valid JSON" + where);
         } catch (java.io.IOException e) {
             throw ApiException.badRequest("malformed-json", "Malformed JSON", "The body could not be read as JSON");
         }
-        if (tree == null || !tree.isObject()) {
-            throw ApiException.badRequest("malformed-json", "Malformed JSON", "The body must be a JSON object");
+    }
+
+    /** A body must be sent as JSON; a missing Content-Type is taken as JSON. */
+    static void requireJson(String contentType) {
+        if (contentType == null || contentType.isBlank()) return;
+        String type = contentType.split(";", 2)[0].trim().toLowerCase(java.util.Locale.ROOT);
+        if (type.equals("application/json") || type.endsWith("+json")) return;
+        throw new ApiException(415, "unsupported-media-type", "Unsupported media type",
+                "The body was sent as " + type + "; send it as application/json", null, null, null, null);
+    }
+
+    Record body(Domain domain, String contentType, byte[] body, Mode mode, Object pathKey) {
+        if (body == null || body.length == 0) {
+            throw ApiException.badRequest("missing-body", "Missing body", "The request needs a JSON object body");
         }
+        requireJson(contentType);
+        if (body.length > maxBodyBytes) {
+            throw new ApiException(413, "body-too-large", "Body too large",
+                    "The body has " + body.length + " bytes; at most " + maxBodyBytes + " are accepted", null, null, null, null);
+        }
+        JsonNode tree = parse(json, body);
         Map<String, Object> values = new LinkedHashMap<>();
         Iterator<Map.Entry<String, JsonNode>> it = tree.fields();
         while (it.hasNext()) {
@@ -108,7 +133,7 @@ final class Requests {
                 continue;
             }
             if (name.equals(AFTER)) {
-                after = value(domain.key(), single(name, raw));
+                after = value(domain.key(), name, single(name, raw));
                 continue;
             }
             int dot = name.indexOf('.');
@@ -129,13 +154,13 @@ final class Requests {
             List<Object> values = new ArrayList<>();
             if (op == Filter.Op.IN) {
                 for (String r : raw) {
-                    for (String part : r.split(",", -1)) values.add(value(f, part));
+                    for (String part : r.split(",", -1)) values.add(value(f, name, part));
                 }
                 if (values.size() > maxLimit) {
                     throw ApiException.badField(name, "'" + name + "' lists more than " + maxLimit + " values");
                 }
             } else {
-                values.add(value(f, single(name, raw)));
+                values.add(value(f, name, single(name, raw)));
             }
             filters.add(new Filter(f, op, values));
         }
@@ -157,14 +182,16 @@ final class Requests {
         return raw.get(0);
     }
 
-    private static Object value(Field f, String text) {
+    /** Converts query text for a field; a problem names {@code parameter}, the query parameter as the client wrote it. */
+    private static Object value(Field f, String parameter, String text) {
         try {
             Object v = f.type().fromText(text);
-            String violation = f.maxLength() != null ? new Field(f.name(), f.type(), false, f.maxLength()).violation(v) : null;
+            String violation = new Field(f.name(), f.type(), false, f.maxLength()).violation(v);
             if (violation != null) throw new IllegalArgumentException(violation);
             return v;
         } catch (IllegalArgumentException e) {
-            throw ApiException.badField(f.name(), "Field '" + f.name() + "' " + e.getMessage());
+            String what = parameter.equals(f.name()) ? "Field '" + f.name() + "'" : "'" + parameter + "' (" + (text.isEmpty() ? "empty" : "a value of field '" + f.name() + "'") + ")";
+            throw ApiException.badField(parameter, what + " " + e.getMessage());
         }
     }
 }

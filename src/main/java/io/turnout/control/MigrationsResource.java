@@ -18,6 +18,7 @@ import io.turnout.sync.Verification;
 import io.vertx.core.Future;
 import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
@@ -71,9 +72,9 @@ public class MigrationsResource {
 
     @POST
     @Path("/{domain}/backfill")
-    public CompletionStage<Response> startBackfill(@PathParam("domain") String name, byte[] body) {
+    public CompletionStage<Response> startBackfill(@PathParam("domain") String name, @HeaderParam("Content-Type") String type, byte[] body) {
         return with(name, d -> {
-            JsonNode req = Problems.jsonObject(json, body);
+            JsonNode req = Problems.jsonObject(json, body, type);
             Direction direction = direction(req.path("direction").asText("forward"));
             Integer rate = positive(req, "rowsPerSecond");
             Integer chunk = positive(req, "chunkSize");
@@ -82,24 +83,27 @@ public class MigrationsResource {
         });
     }
 
+    /** The newest backfill run of the domain, in the direction asked for or, without one, in either. */
     @GET
     @Path("/{domain}/backfill")
-    public CompletionStage<Response> backfill(@PathParam("domain") String name, @QueryParam("direction") @DefaultValue("forward") String dir) {
-        return with(name, d -> backfill.latest(d, direction(dir)).map(run -> run == null
-                ? Problems.notFound("No " + dir + " backfill of " + d.name() + " has run")
+    public CompletionStage<Response> backfill(@PathParam("domain") String name, @QueryParam("direction") String dir) {
+        return with(name, d -> backfill.latest(d, dir == null ? null : direction(dir)).map(run -> run == null
+                ? Problems.notFound("No " + (dir == null ? "" : dir + " ") + "backfill of " + d.name() + " has run")
                 : ok(backfillJson(run))));
     }
 
+    /** Pauses the newest running run (of the direction asked for, if given). */
     @POST
     @Path("/{domain}/backfill/pause")
-    public CompletionStage<Response> pause(@PathParam("domain") String name, @QueryParam("direction") @DefaultValue("forward") String dir) {
-        return with(name, d -> backfill.pause(d, direction(dir)).map(run -> ok(backfillJson(run))));
+    public CompletionStage<Response> pause(@PathParam("domain") String name, @QueryParam("direction") String dir) {
+        return with(name, d -> backfill.pause(d, dir == null ? null : direction(dir)).map(run -> ok(backfillJson(run))));
     }
 
+    /** Resumes the newest paused or stopped run (of the direction asked for, if given). */
     @POST
     @Path("/{domain}/backfill/resume")
-    public CompletionStage<Response> resume(@PathParam("domain") String name, @QueryParam("direction") @DefaultValue("forward") String dir) {
-        return with(name, d -> backfill.resume(d, direction(dir)).map(run -> ok(backfillJson(run))));
+    public CompletionStage<Response> resume(@PathParam("domain") String name, @QueryParam("direction") String dir) {
+        return with(name, d -> backfill.resume(d, dir == null ? null : direction(dir)).map(run -> ok(backfillJson(run))));
     }
 
     @GET
@@ -146,6 +150,26 @@ public class MigrationsResource {
                         .put("from", router.stage(d).authoritative().label())))));
     }
 
+    /** Rows in each table store of the domain: a quick look at how far a copy has come. */
+    @GET
+    @Path("/{domain}/rows")
+    public CompletionStage<Response> rows(@PathParam("domain") String name) {
+        return with(name, d -> {
+            ObjectNode body = json.createObjectNode();
+            List<Future<Long>> counts = new ArrayList<>();
+            List<String> sides = new ArrayList<>();
+            for (var side : io.turnout.domain.Side.values()) {
+                if (!d.writable(side)) continue;
+                sides.add(side.label());
+                counts.add(d.store(side).count(d.store(side).database().pool()));
+            }
+            return Future.all(counts).map(v -> {
+                for (int i = 0; i < sides.size(); i++) body.put(sides.get(i), counts.get(i).result());
+                return ok(body);
+            });
+        });
+    }
+
     @GET
     @Path("/{domain}/outbox")
     public CompletionStage<Response> outbox(@PathParam("domain") String name, @QueryParam("limit") @DefaultValue("100") int limit) {
@@ -167,9 +191,9 @@ public class MigrationsResource {
     /** Puts parked keys back in line: all of the domain's, or those in {@code {"keys": [...]}}. */
     @POST
     @Path("/{domain}/outbox/retry")
-    public CompletionStage<Response> retryParked(@PathParam("domain") String name, byte[] body) {
+    public CompletionStage<Response> retryParked(@PathParam("domain") String name, @HeaderParam("Content-Type") String type, byte[] body) {
         return with(name, d -> {
-            JsonNode req = Problems.jsonObject(json, body);
+            JsonNode req = Problems.jsonObject(json, body, type);
             List<String> keys = null;
             if (req.has("keys")) {
                 if (!req.get("keys").isArray()) throw Problems.invalid("keys", "'keys' must be an array of record keys");
@@ -243,7 +267,10 @@ public class MigrationsResource {
 
     private ObjectNode verificationJson(Verification.Run run, List<Verification.Difference> diffs) {
         ObjectNode n = json.createObjectNode();
-        n.put("run", run.id()).put("state", run.state()).put("clean", run.clean());
+        n.put("run", run.id()).put("state", run.state());
+        // unknown until the run has compared every range
+        if (run.state().equals("done")) n.put("clean", run.clean());
+        else n.putNull("clean");
         if (run.reason() != null) n.put("reason", run.reason());
         n.put("ranges", run.ranges()).put("legacyRows", run.rowsLegacy()).put("newRows", run.rowsNew())
                 .put("missing", run.missing()).put("extra", run.extra()).put("different", run.different())

@@ -8,6 +8,10 @@ public record Field(String name, FieldType type, boolean required, Integer maxLe
         if (value == null) {
             return required ? "is required" : null;
         }
+        if (value instanceof String s && s.indexOf('\u0000') >= 0) {
+            // PostgreSQL text cannot hold it; refused here so no store ever sees it
+            return "must not contain the NUL character (\\u0000)";
+        }
         if (maxLength != null && value instanceof String s && s.codePointCount(0, s.length()) > maxLength) {
             return "is longer than " + maxLength + " characters";
         }

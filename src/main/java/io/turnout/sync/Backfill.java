@@ -154,12 +154,18 @@ public class Backfill {
         });
     }
 
+    /** Pauses the newest run in the direction, or without one the newest run of the domain. */
     public Future<Run> pause(Domain domain, Direction direction) {
+        if (direction == null) return newestDirection(domain, "paused").compose(d -> pause(domain, d));
         return transition(domain, direction, "('running', 'throttled')", "paused");
     }
 
-    /** Resumes a paused run, or one a stage change stopped, if the applied stage allows it now. */
+    /**
+     * Resumes a paused run, or one a stage change stopped, if the applied stage allows it now; without
+     * a direction, the newest run of the domain.
+     */
     public Future<Run> resume(Domain domain, Direction direction) {
+        if (direction == null) return newestDirection(domain, "running").compose(d -> resume(domain, d));
         return guard.whileAllowed(domain, direction.target, what(direction),
                         stage -> transition(domain, direction, "('paused', 'stopped')", "running"))
                 .onSuccess(r -> workers.forEach(Worker::wake));
@@ -210,10 +216,17 @@ public class Backfill {
                 .onSuccess(r -> LOG.infof("Domain %s: %s backfill %s", domain.name(), direction.label(), to));
     }
 
-    /** The newest run of a domain in one direction, or null. */
+    private Future<Direction> newestDirection(Domain domain, String to) {
+        return latest(domain, null).compose(run -> run == null
+                ? Future.failedFuture(new Refused("No backfill of " + domain.name() + " can be " + to + " now: none has run", true))
+                : Future.succeededFuture(run.direction()));
+    }
+
+    /** The newest run of a domain in one direction (null: in either), or null when there is none. */
     public Future<Run> latest(Domain domain, Direction direction) {
-        return control().preparedQuery("SELECT * FROM turnout_backfill WHERE domain = $1 AND direction = $2 ORDER BY id DESC LIMIT 1")
-                .execute(Tuple.of(domain.name(), direction.label()))
+        return control().preparedQuery("SELECT * FROM turnout_backfill WHERE domain = $1 AND ($2::text IS NULL OR direction = $2) "
+                        + "ORDER BY id DESC LIMIT 1")
+                .execute(Tuple.of(domain.name(), direction == null ? null : direction.label()))
                 .map(rows -> rows.size() == 0 ? null : remember(run(rows.iterator().next())));
     }
 
@@ -418,8 +431,8 @@ public class Backfill {
                     .map(rows -> {
                         for (Row r : rows) {
                             Run done = remember(run(r));
-                            LOG.infof("Domain %s: %s backfill done: %d rows in %s", domain.name(), run.direction().label(),
-                                    done.rowsCopied(), Duration.between(done.startedAt(), done.finishedAt()));
+                            LOG.infof("Domain %s: %s backfill done: %d rows in %.1f s", domain.name(), run.direction().label(),
+                                    done.rowsCopied(), Duration.between(done.startedAt(), done.finishedAt()).toMillis() / 1000.0);
                             // what failed for want of rows the backfill has now copied (a reply's parent) may pass now
                             Future.succeededFuture().compose(v -> relay.retryParked(domain, null))
                                     .onFailure(e -> LOG.warnf("Domain %s: parked keys not put back in line: %s", domain.name(), e.getMessage()));

@@ -136,7 +136,7 @@ class BadInputTest {
         assertProblem(given().get("/data/messages?sender_id=x"), 400, "sender_id");
         assertProblem(given().get("/data/messages?limit=0"), 400, "limit");
         assertProblem(given().get("/data/messages?limit=100000"), 400, "limit");
-        assertProblem(given().get("/data/messages?after=abc"), 400, "id");
+        assertProblem(given().get("/data/messages?after=abc"), 400, "after");
     }
 
     @Test
@@ -156,6 +156,57 @@ class BadInputTest {
         Response found = given().queryParam("content", nasty).get("/data/messages");
         assertThat(found.jsonPath().getList("items.id", Long.class)).containsExactly(id);
         assertThat(given().delete("/data/messages/" + id).statusCode()).isEqualTo(204);
+    }
+
+    @Test
+    void everyFirstContactBadInputIsAProblemNamingWhatIsWrong() {
+        // a body over the HTTP server's own ceiling, declared and chunked
+        byte[] big = new byte[2_000_000];
+        java.util.Arrays.fill(big, (byte) 'a');
+        Response declared = given().contentType(ContentType.JSON).body(big).post("/data/messages");
+        assertProblem(declared, 413, null);
+        assertThat(declared.jsonPath().getString("detail")).contains("65536");
+        Response chunked = given().contentType(ContentType.JSON)
+                .body(new java.io.ByteArrayInputStream(new byte[3_000_000])).post("/data/messages"); // no length: sent chunked
+        assertProblem(chunked, 413, null);
+
+        // a NUL character, in a value and in a filter, refused before any store sees it
+        Response nul = given().contentType(ContentType.JSON)
+                .body(Map.of("sender_id", 1, "recipient_id", 2, "content", "a\u0000b")).post("/data/messages");
+        assertProblem(nul, 400, "content");
+        assertThat(nul.jsonPath().getString("detail")).contains("NUL");
+        assertProblem(given().urlEncodingEnabled(false).get("/data/messages?content=%00"), 400, "content");
+
+        // trailing garbage after the document
+        Response trailing = given().contentType(ContentType.JSON).body("{\"sender_id\":1,\"recipient_id\":2,\"content\":\"x\"} xyz")
+                .post("/data/messages");
+        assertProblem(trailing, 400, null);
+        assertThat(trailing.jsonPath().getString("type")).endsWith("malformed-json");
+
+        // a JSON body sent as text/plain
+        Response plain = given().contentType("text/plain").body("{\"sender_id\":1,\"recipient_id\":2,\"content\":\"x\"}")
+                .post("/data/messages");
+        assertProblem(plain, 415, null);
+        assertThat(plain.jsonPath().getString("detail")).contains("application/json");
+        Response plainPatch = given().contentType("text/plain").body("{\"content\":\"x\"}").patch("/data/messages/5");
+        assertProblem(plainPatch, 415, null);
+
+        // query parameters are named as the client wrote them
+        assertProblem(given().get("/data/messages?id.in="), 400, "id.in");
+        assertProblem(given().get("/data/messages?after=abc"), 400, "after");
+
+        // a valid document nested past the parser's limit says what the limit is
+        String deep = "{\"a\":".repeat(5000) + "1" + "}".repeat(5000);
+        Response nested = given().contentType(ContentType.JSON).body(deep).post("/data/messages");
+        assertProblem(nested, 400, null);
+        assertThat(nested.jsonPath().getString("detail")).contains("1000 levels");
+
+        // the control API parses its bodies the same way
+        assertProblem(given().contentType("text/plain").body("{}").post("/admin/migrations/messages/backfill"), 415, null);
+        assertProblem(given().contentType(ContentType.JSON).body("{} {}").post("/admin/migrations/messages/backfill"), 400, null);
+        assertNoWrites();
+        assertThat(sql.count("main", "SELECT count(*) FROM turnout_backfill WHERE domain = 'messages' AND started_at > now() - interval '1 minute'"))
+                .isZero();
     }
 
     @Test

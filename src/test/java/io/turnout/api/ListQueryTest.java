@@ -59,6 +59,8 @@ class ListQueryTest {
             Response page = req.get("/data/connections");
             assertThat(page.header("X-Turnout-Origin")).isEqualTo("legacy");
             seen.addAll(page.jsonPath().getList("items.id", Long.class));
+            Object next = page.jsonPath().get("next");
+            assertThat(next == null || next instanceof Number).as("next is a key like the records' ids: %s", next).isTrue();
             after = page.jsonPath().getString("next");
             pages++;
         } while (after != null && pages < 1000);

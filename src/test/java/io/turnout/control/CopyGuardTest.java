@@ -84,6 +84,9 @@ class CopyGuardTest {
                 assertThat(runs("connections")).as("no run recorded").isEqualTo(before);
                 assertThat(legacyRows()).as("legacy rows after a refused %s backfill at %s", direction, stage).isEqualTo(legacy);
                 assertThat(newRows()).as("new rows after a refused %s backfill at %s", direction, stage).isZero();
+                JsonPath rows = given().get("/admin/migrations/connections/rows").jsonPath();
+                assertThat(rows.getLong("legacy")).isEqualTo(legacy);
+                assertThat(rows.getLong("new")).isZero();
             }
         }
     }

@@ -42,6 +42,8 @@ class KilledProcessIT {
         assertThat(doneAtKill).isLessThan(rows / 500);
 
         turnout.start();
+        assertThat(turnout.log()).as("a restart routes by the recorded stage and reports no transition")
+                .containsOnlyOnce("Domain connections: stage legacy -> dual_write");
         await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(250)).until(() ->
                 given().get("/admin/migrations/connections/backfill").jsonPath().getString("state").equals("done"));
 

@@ -104,6 +104,11 @@ public final class TurnoutProcess implements AutoCloseable {
         }
     }
 
+    /** Everything the process has logged, over all its starts. */
+    public String log() throws IOException {
+        return Files.readString(dir.resolve("turnout.log"));
+    }
+
     public long count(String sql) throws Exception {
         return ((Number) query("main", sql)).longValue();
     }
