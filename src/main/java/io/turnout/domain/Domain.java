@@ -65,8 +65,9 @@ public record Domain(String name, String flag, Field key, List<Field> fields, Or
 
     /** The fields a copy from {@code source} may write: those the source holds. */
     public Set<String> copiedFrom(Side source) {
+        if (origin(source) instanceof TableStore t) return t.heldFields();
         Set<String> out = new LinkedHashSet<>();
-        fields.stream().filter(f -> holds(source, f.name())).forEach(f -> out.add(f.name()));
+        fields.forEach(f -> out.add(f.name()));
         return out;
     }
 

@@ -58,6 +58,7 @@ public final class TableStore implements Store {
     private final String getAllSql;
     private final String deleteAllSql;
     private final List<Mapping> putOrder;
+    private final Set<String> held;
     private final Map<Set<String>, String> putAllSql = new ConcurrentHashMap<>();
 
     public TableStore(Side side, Database database, String table, List<Mapping> mappings, String keyField) {
@@ -79,11 +80,12 @@ public final class TableStore implements Store {
         this.getAllSql = "SELECT " + selectList + " FROM " + this.table + " WHERE " + quote(key.column()) + keyArray;
         this.deleteAllSql = "DELETE FROM " + this.table + " WHERE " + quote(key.column()) + keyArray;
         this.putOrder = mappings.stream().filter(Mapping::writable).toList();
+        this.held = Set.copyOf(mappings.stream().filter(m -> !m.absent()).map(m -> m.field().name()).toList());
     }
 
     /** Whether the store holds the field: a column, or a value derived from its columns. */
     public boolean holds(String field) {
-        return mappings.stream().anyMatch(m -> m.field().name().equals(field) && !m.absent());
+        return held.contains(field);
     }
 
     /** Whether the field is a column of this store, so a write can set it. */
@@ -454,9 +456,7 @@ public final class TableStore implements Store {
 
     /** The fields this store holds (see {@link #holds}). */
     public Set<String> heldFields() {
-        Set<String> out = new java.util.LinkedHashSet<>();
-        mappings.stream().filter(m -> !m.absent()).forEach(m -> out.add(m.field().name()));
-        return out;
+        return held;
     }
 
     /** {@code WHERE key > $n AND key <= $m}, with the bounds added to {@code params}; empty when both are open. */
