@@ -71,6 +71,11 @@ public record Domain(String name, String flag, Field key, List<Field> fields, Or
         return out;
     }
 
+    /** Whether a client value can travel from {@code source} to {@code target}: a field the target stores and the source does not hold. */
+    public boolean carries(Side source, Side target) {
+        return fields.stream().anyMatch(f -> stores(target, f.name()) && !holds(source, f.name()));
+    }
+
     /** Fields one of the stores does not hold: never compared, never copied. */
     public Set<String> heldByOneOnly() {
         Set<String> out = new LinkedHashSet<>();

@@ -3,7 +3,6 @@ package io.turnout.routing;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.turnout.db.Database;
 import io.turnout.domain.Domain;
-import io.turnout.domain.Field;
 import io.turnout.domain.Record;
 import io.turnout.domain.Side;
 import io.turnout.flags.StageFlags;
@@ -30,6 +29,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import org.jboss.logging.Logger;
 
@@ -74,6 +74,7 @@ public class DataRouter {
     private final Outbox outbox;
     private final MirrorBatcher batcher;
     private final ShadowReads shadow;
+    private final Map<String, Map<Stage, Map<String, Kept>>> plans = new ConcurrentHashMap<>();
 
     public DataRouter(StageFlags flags, Outbox outbox, MirrorBatcher batcher, MeterRegistry registry) {
         this.flags = flags;
@@ -150,9 +151,10 @@ public class DataRouter {
         Optional<Side> mirror = sides.size() > 1 ? Optional.of(sides.get(1)) : Optional.empty();
         Store store = domain.store(first);
         Database db = store.database();
+        Map<String, Kept> plan = plan(domain, stage);
         List<String> checked = values == null ? List.of() : values.values().keySet().stream()
-                .filter(f -> !f.equals(domain.key().name()) && Kept.how(domain, stage, f) == Kept.CHECKED).toList();
-        Owned owned = values == null || mirror.isEmpty() ? Owned.NONE : owned(domain, stage, values, replace, mirror.get());
+                .filter(f -> !f.equals(domain.key().name()) && plan.get(f) == Kept.CHECKED).toList();
+        Owned owned = values == null || mirror.isEmpty() ? Owned.NONE : owned(plan, values, replace);
         Future<Outcome> done = checked.isEmpty()
                 ? authoritative(domain, op, store, db.pool(), first, mirror, owned, false)
                 : db.pool().withTransaction(tx -> authoritative(domain, op, store, tx, first, mirror, owned, true)
@@ -193,15 +195,20 @@ public class DataRouter {
         });
     }
 
+    /** How the domain's fields are kept at a stage, worked out once per domain and stage (it depends on configuration only). */
+    private Map<String, Kept> plan(Domain domain, Stage stage) {
+        return plans.computeIfAbsent(domain.name(), n -> new ConcurrentHashMap<>()).computeIfAbsent(stage, s -> Kept.plan(domain, s));
+    }
+
     /** What the client wrote to fields only the mirroring store holds, carried to it. */
-    private static Owned owned(Domain domain, Stage stage, Record values, boolean replace, Side mirror) {
+    private static Owned owned(Map<String, Kept> plan, Record values, boolean replace) {
         Map<String, Object> set = new LinkedHashMap<>();
         Set<String> defaults = new LinkedHashSet<>();
-        for (Field f : domain.fields()) {
-            if (Kept.how(domain, stage, f.name()) != Kept.CARRIED || !domain.stores(mirror, f.name())) continue;
-            if (values.has(f.name())) set.put(f.name(), values.get(f.name()));
-            else if (replace) defaults.add(f.name());
-        }
+        plan.forEach((field, how) -> {
+            if (how != Kept.CARRIED) return;
+            if (values.has(field)) set.put(field, values.get(field));
+            else if (replace) defaults.add(field);
+        });
         return set.isEmpty() && defaults.isEmpty() ? Owned.NONE : new Owned(set, defaults);
     }
 

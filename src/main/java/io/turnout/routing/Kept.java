@@ -3,7 +3,9 @@ package io.turnout.routing;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Side;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -27,6 +29,13 @@ public enum Kept {
         if (domain.stores(first, field)) return STORED;
         if (sides.size() > 1 && !domain.holds(first, field) && domain.stores(sides.get(1), field)) return CARRIED;
         return CHECKED;
+    }
+
+    /** How each of the domain's fields is kept at a stage; it depends on configuration only. */
+    public static Map<String, Kept> plan(Domain domain, Stage stage) {
+        Map<String, Kept> out = new HashMap<>();
+        domain.fields().forEach(f -> out.put(f.name(), how(domain, stage, f.name())));
+        return Map.copyOf(out);
     }
 
     /** The stages at which any value of the field is kept, in stage order. */
