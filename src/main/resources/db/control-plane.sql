@@ -16,6 +16,8 @@ CREATE TABLE IF NOT EXISTS turnout_backfill (
     updated_at     timestamptz NOT NULL DEFAULT now(),
     finished_at    timestamptz
 );
+-- the run's shared schedule: each chunk books its rows' time, so all workers together keep rows_per_second
+ALTER TABLE turnout_backfill ADD COLUMN IF NOT EXISTS paced_until timestamptz NOT NULL DEFAULT now();
 CREATE INDEX IF NOT EXISTS turnout_backfill_domain ON turnout_backfill (domain, direction, id DESC);
 
 -- The checkpoint log: one row per chunk, leased by one worker at a time, done exactly once.

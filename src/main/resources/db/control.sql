@@ -19,3 +19,15 @@ ALTER TABLE turnout_outbox ADD COLUMN IF NOT EXISTS parked_at timestamptz;
 -- unless a store is down.
 DROP INDEX IF EXISTS turnout_outbox_due;
 DROP INDEX IF EXISTS turnout_outbox_domain;
+-- Creates retried with the same Idempotency-Key: the first answer, kept for turnout.idempotency.retention.
+-- Written in the same transaction as the create, in the database of the store that took it first.
+CREATE TABLE IF NOT EXISTS turnout_idempotency (
+    domain          text        NOT NULL,
+    idempotency_key text        NOT NULL,
+    request_hash    text        NOT NULL,
+    record_key      text,
+    answer          jsonb,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (domain, idempotency_key)
+);
+CREATE INDEX IF NOT EXISTS turnout_idempotency_created ON turnout_idempotency (created_at);

@@ -40,6 +40,12 @@ public interface TurnoutConfig {
     /** Comparing the two stores of a domain. */
     VerificationConfig verification();
 
+    /** Bounds on every wait in the databases (docs/sre.md, "Timeouts and bounds"). */
+    TimeoutsConfig timeouts();
+
+    /** Replaying the answer to a create retried with the same {@code Idempotency-Key}. */
+    IdempotencyConfig idempotency();
+
     /** External read-only search services (Connectra-style) that domains may read from, by name. */
     Map<String, SearchOriginConfig> search();
 
@@ -100,6 +106,70 @@ public interface TurnoutConfig {
         int successThreshold();
     }
 
+    /**
+     * Each database has two pools: one for client requests (the data path) and one for background
+     * work (mirror, outbox relay, backfill, repair, verification, stage changes), each with its own
+     * statement and lock timeouts, set on the connection when it opens.
+     */
+    interface TimeoutsConfig {
+        /** Longest a client request may take in all; past it the client gets a 503. */
+        @WithDefault("10s")
+        Duration request();
+
+        /** Longest statement of a client request. */
+        @WithDefault("5s")
+        Duration dataStatement();
+
+        /** Longest wait of a client request's statement for a lock. */
+        @WithDefault("2s")
+        Duration dataLock();
+
+        /** Longest wait of a client request for a pooled connection. */
+        @WithDefault("2s")
+        Duration dataConnection();
+
+        /** Client requests that may wait for a connection at once, per database; more are refused at once. */
+        @WithDefault("256")
+        int dataWaitQueue();
+
+        /** Longest statement of background work. */
+        @WithDefault("60s")
+        Duration workStatement();
+
+        /** Longest wait of background work for a lock. */
+        @WithDefault("5s")
+        Duration workLock();
+
+        /** Longest wait of background work for a pooled connection. */
+        @WithDefault("30s")
+        Duration workConnection();
+
+        /** A transaction left idle this long is ended by the database, and its locks released. */
+        @WithDefault("60s")
+        Duration idleInTransaction();
+
+        /** Longest wait to open a connection. */
+        @WithDefault("5s")
+        Duration connect();
+
+        /** Idle time after which the database probes a silent client connection (TCP keepalive). */
+        @WithDefault("30s")
+        Duration keepaliveIdle();
+
+        /**
+         * Longest a write waits for its mirror lane when the lane has fallen behind; after it the
+         * write answers and the outbox relay carries the key ({@code turnout_mirror_deferred_total}).
+         */
+        @WithDefault("1s")
+        Duration mirrorWait();
+    }
+
+    interface IdempotencyConfig {
+        /** How long a create's {@code Idempotency-Key} and answer are kept. */
+        @WithDefault("24h")
+        Duration retention();
+    }
+
     interface ControlConfig {
         /** Name of the database (under turnout.databases) that holds Turnout's control tables. */
         @WithDefault("main")
@@ -107,7 +177,7 @@ public interface TurnoutConfig {
     }
 
     interface BackfillConfig {
-        /** Keys copied per chunk. */
+        /** Keys copied per chunk, at most {@value io.turnout.sync.Backfill#MAX_CHUNK}. */
         @WithDefault("2000")
         int chunkSize();
 
@@ -115,7 +185,7 @@ public interface TurnoutConfig {
         @WithDefault("30s")
         Duration leaseDuration();
 
-        /** Chunk copies this replica runs at once, across domains. */
+        /** Chunk copies this replica runs at once, across domains; at most {@value io.turnout.sync.Backfill#MAX_WORKERS}. */
         @WithDefault("2")
         int workers();
 
@@ -159,9 +229,13 @@ public interface TurnoutConfig {
         /** Password, when not given in the URL. */
         Optional<String> password();
 
-        /** Connections in this database's pool. */
+        /** Connections in this database's pool for client requests. */
         @WithDefault("16")
         int poolSize();
+
+        /** Connections in this database's pool for background work. */
+        @WithDefault("6")
+        int workPoolSize();
     }
 
     interface EmbeddedConfig {

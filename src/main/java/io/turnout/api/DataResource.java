@@ -14,7 +14,9 @@ import io.turnout.domain.Record;
 import io.turnout.domain.Side;
 import io.turnout.routing.DataRouter;
 import io.turnout.routing.DataRouter.Served;
+import io.turnout.routing.Idempotency;
 import io.turnout.routing.Kept;
+import io.turnout.routing.Stage;
 import io.turnout.search.SearchFailure;
 import io.turnout.search.SearchStore;
 import io.turnout.store.Filter;
@@ -50,6 +52,9 @@ import java.util.function.Function;
 @Path("/data")
 public class DataResource {
     private static final int RETRY_AFTER_SECONDS = 5;
+    static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+    /** Set on the answer to a create retried with the same Idempotency-Key: it is the first answer, given again. */
+    static final String REPLAYED = "Idempotent-Replayed";
     /** Histogram buckets of {@code turnout_requests_seconds}, documented in docs/sre.md. */
     static final Duration[] BUCKETS = java.util.stream.Stream.of(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
             .map(Duration::ofMillis).toArray(Duration[]::new);
@@ -60,12 +65,14 @@ public class DataResource {
     private final Requests requests;
     private final MeterRegistry registry;
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+    private final long requestMillis;
 
     public DataResource(Domains domains, DataRouter router, ObjectMapper json, TurnoutConfig config, MeterRegistry registry) {
         this.domains = domains;
         this.router = router;
         this.json = json;
         this.registry = registry;
+        this.requestMillis = Math.max(1, config.timeouts().request().toMillis());
         this.requests = new Requests(json, config.api().maxBodyBytes(), config.api().defaultLimit(), config.api().maxLimit());
     }
 
@@ -131,10 +138,32 @@ public class DataResource {
 
     @POST
     @Path("/{domain}")
-    public CompletionStage<Response> create(@PathParam("domain") String name, @HeaderParam("Content-Type") String type, byte[] body) {
-        return handle(name, "create", d -> router.create(d, requests.body(d, type, body, Requests.Mode.CREATE, null)).map(s -> {
-            return ok(Response.created(location(d, s.value().get(d.key().name()))), s, record(d, s.value()));
-        }));
+    public CompletionStage<Response> create(@PathParam("domain") String name, @HeaderParam("Content-Type") String type,
+            @HeaderParam(IDEMPOTENCY_KEY) String idempotencyKey, byte[] body) {
+        return handle(name, "create", d -> {
+            Record values = requests.body(d, type, body, Requests.Mode.CREATE, null);
+            Idempotency.Claim claim = idempotencyKey == null ? null : Idempotency.Claim.of(idempotencyKey(idempotencyKey), body);
+            return router.create(d, values, claim)
+                    .map(s -> ok(Response.created(location(d, s.value().get(d.key().name()))), s, record(d, s.value())))
+                    .recover(e -> e instanceof Idempotency.Replay replay ? Future.succeededFuture(replayed(d, replay)) : Future.failedFuture(e));
+        });
+    }
+
+    /** The header's value, if it is one: 1 to 255 printable ASCII characters. */
+    private static String idempotencyKey(String value) {
+        if (value.isEmpty() || value.length() > Idempotency.MAX_KEY_LENGTH || !value.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
+            throw ApiException.badField(IDEMPOTENCY_KEY, "The " + IDEMPOTENCY_KEY + " header must be 1 to "
+                    + Idempotency.MAX_KEY_LENGTH + " printable ASCII characters");
+        }
+        return value;
+    }
+
+    /** The first answer to a create retried with the same key and body. */
+    private Response replayed(Domain d, Idempotency.Replay replay) {
+        Stage stage = router.stage(d);
+        Response.ResponseBuilder r = Response.created(location(d, d.key().type().fromText(replay.recordKey)));
+        Problems.headers(r, stage.writesTo(d).get(0).label(), stage);
+        return r.header(REPLAYED, "true").entity(replay.answer).type(MediaType.APPLICATION_JSON).build();
     }
 
     @PUT
@@ -181,9 +210,10 @@ public class DataResource {
             result = Future.succeededFuture(Problems.response(ApiException.notFound("There is no domain '" + name + "'; GET /data lists them")));
         } else {
             try {
-                result = work.apply(domain).recover(e -> Future.succeededFuture(failure(domain, e)));
+                result = work.apply(domain).timeout(requestMillis, TimeUnit.MILLISECONDS)
+                        .recover(e -> Future.succeededFuture(failure(domain, operation, e)));
             } catch (RuntimeException e) {
-                result = Future.succeededFuture(failure(domain, e));
+                result = Future.succeededFuture(failure(domain, operation, e));
             }
         }
         return result.onSuccess(r -> timer(domain == null ? "unknown" : domain.name(), operation,
@@ -208,7 +238,20 @@ public class DataResource {
                 .register(registry));
     }
 
-    private Response failure(Domain domain, Throwable e) {
+    private Response failure(Domain domain, String operation, Throwable e) {
+        if (e instanceof java.util.concurrent.TimeoutException) {
+            Stage stage = router.stage(domain);
+            Side side = operation.equals("get") || operation.equals("list") ? stage.reads() : stage.writesTo(domain).get(0);
+            return Problems.response(new ApiException(503, "timeout", "Timed out",
+                    "The " + side.label() + " store of domain " + domain.name() + " did not answer within "
+                            + requestMillis / 1000.0 + " s (turnout.timeouts.request); retry later"
+                            + (operation.equals("create") ? ", with the same " + IDEMPOTENCY_KEY + " if you sent one" : ""),
+                    null, side, stage, RETRY_AFTER_SECONDS));
+        }
+        if (e instanceof Idempotency.Mismatch) {
+            return Problems.response(new ApiException(422, "idempotency-key-reused", "Idempotency-Key reused",
+                    e.getMessage(), IDEMPOTENCY_KEY, null, router.stage(domain), null));
+        }
         if (e instanceof SearchFailure sf) {
             Side side = domain.origin(Side.NEW) instanceof SearchStore ? Side.NEW : Side.LEGACY;
             return Problems.response(new ApiException(503, "search-unavailable", "Search origin unavailable",

@@ -78,6 +78,9 @@ public class MigrationsResource {
             Direction direction = direction(req.path("direction").asText("forward"));
             Integer rate = positive(req, "rowsPerSecond");
             Integer chunk = positive(req, "chunkSize");
+            if (chunk != null && chunk > Backfill.MAX_CHUNK) {
+                throw Problems.invalid("chunkSize", "'chunkSize' must be at most " + Backfill.MAX_CHUNK);
+            }
             return backfill.start(d, direction, rate, chunk)
                     .map(run -> Response.accepted(backfillJson(run).toString()).type(MediaType.APPLICATION_JSON).build());
         });
@@ -161,7 +164,7 @@ public class MigrationsResource {
             for (var side : io.turnout.domain.Side.values()) {
                 if (!d.writable(side)) continue;
                 sides.add(side.label());
-                counts.add(d.store(side).count(d.store(side).database().pool()));
+                counts.add(d.store(side).count(d.store(side).database().work()));
             }
             return Future.all(counts).map(v -> {
                 for (int i = 0; i < sides.size(); i++) body.put(sides.get(i), counts.get(i).result());

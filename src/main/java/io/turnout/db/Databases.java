@@ -2,6 +2,7 @@ package io.turnout.db;
 
 import io.turnout.TurnoutConfig;
 import io.turnout.TurnoutConfig.DatabaseConfig;
+import io.turnout.TurnoutConfig.TimeoutsConfig;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
@@ -29,6 +30,8 @@ import org.jboss.logging.Logger;
 public class Databases {
     private static final Logger LOG = Logger.getLogger(Databases.class);
     private static final Duration SETUP_TIMEOUT = Duration.ofMinutes(2);
+    /** Background tasks are few (a replica's workers, lanes and relay); a longer queue means a leak. */
+    private static final int WORK_WAIT_QUEUE = 1024;
 
     private final Map<String, Database> byName = new LinkedHashMap<>();
     private final EmbeddedServer embedded;
@@ -58,16 +61,14 @@ public class Databases {
                 throw new IllegalStateException("Database name '" + name + "' must be lower-case letters, digits and _");
             }
             PgConnectOptions options = embedded == null ? external(e.getValue()) : embeddedOptions(name);
-            Map<String, String> props = new HashMap<>(options.getProperties());
-            props.put("TimeZone", "UTC");
-            props.put("application_name", "turnout");
-            options.setProperties(props).setCachePreparedStatements(true).setPipeliningLimit(256);
-            Pool pool = PgBuilder.pool()
-                    .with(new PoolOptions().setName("turnout-" + name).setMaxSize(e.getValue().poolSize()).setMaxWaitQueueSize(10_000))
-                    .connectingTo(options)
-                    .using(vertx)
-                    .build();
-            byName.put(name, new Database(name, pool));
+            TimeoutsConfig t = config.timeouts();
+            Pool data = pool("turnout-" + name, options, t.dataStatement(), t.dataLock(), t,
+                    new PoolOptions().setMaxSize(e.getValue().poolSize()).setConnectionTimeout((int) millis(t.dataConnection()))
+                            .setConnectionTimeoutUnit(TimeUnit.MILLISECONDS).setMaxWaitQueueSize(t.dataWaitQueue()), vertx);
+            Pool work = pool("turnout-" + name + "-work", options, t.workStatement(), t.workLock(), t,
+                    new PoolOptions().setMaxSize(e.getValue().workPoolSize()).setConnectionTimeout((int) millis(t.workConnection()))
+                            .setConnectionTimeoutUnit(TimeUnit.MILLISECONDS).setMaxWaitQueueSize(WORK_WAIT_QUEUE), vertx);
+            byName.put(name, new Database(name, data, work));
         }
         Database control = byName.get(config.control().database());
         if (control == null) {
@@ -83,6 +84,31 @@ public class Databases {
                         Map.of(":demo_rows", Integer.toString(config.embedded().demoRows())));
             }
         }
+    }
+
+    /**
+     * A pool whose connections carry their bounds from the moment they open: statement, lock and
+     * idle-in-transaction timeouts, and server-side TCP keepalive, as startup parameters.
+     */
+    private static Pool pool(String name, PgConnectOptions base, Duration statement, Duration lock, TimeoutsConfig t,
+            PoolOptions poolOptions, Vertx vertx) {
+        PgConnectOptions options = new PgConnectOptions(base);
+        Map<String, String> props = new HashMap<>(base.getProperties());
+        props.put("TimeZone", "UTC");
+        props.put("application_name", name);
+        props.put("statement_timeout", Long.toString(millis(statement)));
+        props.put("lock_timeout", Long.toString(millis(lock)));
+        props.put("idle_in_transaction_session_timeout", Long.toString(millis(t.idleInTransaction())));
+        props.put("tcp_keepalives_idle", Long.toString(Math.max(1, t.keepaliveIdle().toSeconds())));
+        props.put("tcp_keepalives_interval", "10");
+        props.put("tcp_keepalives_count", "3");
+        options.setProperties(props).setCachePreparedStatements(true).setPipeliningLimit(256)
+                .setConnectTimeout((int) millis(t.connect())).setTcpKeepAlive(true);
+        return PgBuilder.pool().with(poolOptions.setName(name)).connectingTo(options).using(vertx).build();
+    }
+
+    private static long millis(Duration d) {
+        return Math.max(1, d.toMillis());
     }
 
     private static PgConnectOptions external(DatabaseConfig db) {
@@ -128,7 +154,7 @@ public class Databases {
             sql = sql.replace(s.getKey(), s.getValue());
         }
         try {
-            db.pool().query(sql).execute().toCompletionStage().toCompletableFuture()
+            db.work().query(sql).execute().toCompletionStage().toCompletableFuture()
                     .get(SETUP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
         } catch (Exception e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
@@ -157,7 +183,10 @@ public class Databases {
 
     @PreDestroy
     void close() {
-        byName.values().forEach(d -> d.pool().close());
+        byName.values().forEach(d -> {
+            d.pool().close();
+            d.work().close();
+        });
         if (embedded != null) {
             try {
                 embedded.close();

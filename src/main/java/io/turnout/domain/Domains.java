@@ -228,7 +228,7 @@ public class Domains {
         for (Side side : Side.values()) {
             if (!(d.origin(side) instanceof TableStore store)) continue;
             try {
-                store.database().pool().query(store.probeSql()).execute()
+                store.database().work().query(store.probeSql()).execute()
                         .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
             } catch (Exception e) {
                 Throwable cause = e.getCause() == null ? e : e.getCause();
@@ -249,7 +249,7 @@ public class Domains {
         for (Side side : Side.values()) {
             if (!(d.origin(side) instanceof TableStore store)) continue;
             try {
-                var rows = store.database().pool().preparedQuery(store.requiredColumnsSql()).execute(store.requiredColumnsParams())
+                var rows = store.database().work().preparedQuery(store.requiredColumnsSql()).execute(store.requiredColumnsParams())
                         .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
                 rows.forEach(r -> store.fieldOfColumn(r.getString(0)).ifPresent(out::add));
             } catch (Exception e) {

@@ -129,7 +129,7 @@ public class StageFlags {
     private void apply(Domain d, Stage next) {
         Stage before = stage(d.name());
         try {
-            databases.control().pool().withTransaction(tx -> tx
+            databases.control().work().withTransaction(tx -> tx
                     .query("SET LOCAL lock_timeout = '" + APPLY_TIMEOUT_SECONDS + "s'").execute()
                     .compose(v -> tx.preparedQuery("INSERT INTO turnout_stage (domain, applied) VALUES ($1, $2) ON CONFLICT (domain) "
                                     + "DO UPDATE SET applied = EXCLUDED.applied, changed_at = CASE WHEN turnout_stage.applied = "
@@ -156,7 +156,7 @@ public class StageFlags {
     private Map<String, Stage> recorded() {
         Map<String, Stage> out = new java.util.HashMap<>();
         try {
-            var rows = databases.control().pool().query("SELECT domain, applied FROM turnout_stage").execute()
+            var rows = databases.control().work().query("SELECT domain, applied FROM turnout_stage").execute()
                     .toCompletionStage().toCompletableFuture().get(APPLY_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             for (Row r : rows) {
                 if (domains.find(r.getString(0)).isPresent()) Stage.ofLabel(r.getString(1)).ifPresent(s -> out.put(r.getString(0), s));

@@ -73,10 +73,12 @@ public class DataRouter {
     private final StageFlags flags;
     private final Outbox outbox;
     private final MirrorBatcher batcher;
+    private final Idempotency idempotency;
     private final ShadowReads shadow;
     private final Map<String, Map<Stage, Map<String, Kept>>> plans = new ConcurrentHashMap<>();
 
-    public DataRouter(StageFlags flags, Outbox outbox, MirrorBatcher batcher, MeterRegistry registry) {
+    public DataRouter(StageFlags flags, Outbox outbox, MirrorBatcher batcher, Idempotency idempotency, MeterRegistry registry) {
+        this.idempotency = idempotency;
         this.flags = flags;
         this.outbox = outbox;
         this.batcher = batcher;
@@ -119,22 +121,23 @@ public class DataRouter {
                 });
     }
 
-    public Future<Served<Record>> create(Domain domain, Record values) {
-        return write(domain, values, false, (store, tx, note) -> store.insert(tx, values, note)
+    /** Creates a record; with a claim, in one transaction with the claimed idempotency key and the answer. */
+    public Future<Served<Record>> create(Domain domain, Record values, Idempotency.Claim claim) {
+        return write(domain, values, false, claim, (store, tx, note) -> store.insert(tx, values, note)
                 .map(w -> new Outcome(w.state().get(domain.key().name()), w.state(), true, w.outboxId())))
                 .map(s -> new Served<>(s.value().state(), s.origin(), s.stage()));
     }
 
     /** The record's new state, or a null value when there is no record with that key. */
     public Future<Served<Record>> update(Domain domain, Object key, Record values, boolean replace) {
-        return write(domain, values, replace, (store, tx, note) -> store.update(tx, key, values, replace, note)
+        return write(domain, values, replace, null, (store, tx, note) -> store.update(tx, key, values, replace, note)
                 .map(w -> new Outcome(key, w.state(), w.changed(), w.outboxId())))
                 .map(s -> new Served<>(s.value().state(), s.origin(), s.stage()));
     }
 
     /** Whether there was a record to delete. */
     public Future<Served<Boolean>> delete(Domain domain, Object key) {
-        return write(domain, null, false, (store, tx, note) -> store.delete(tx, key, note).map(w -> new Outcome(key, null, w.changed(), w.outboxId())))
+        return write(domain, null, false, null, (store, tx, note) -> store.delete(tx, key, note).map(w -> new Outcome(key, null, w.changed(), w.outboxId())))
                 .map(s -> new Served<>(s.value().changed(), s.origin(), s.stage()));
     }
 
@@ -144,7 +147,7 @@ public class DataRouter {
      * values must come back unchanged from the write ({@link Kept#CHECKED}); a write with such values
      * runs in a transaction that is rolled back, with a 400, when one does not.
      */
-    private Future<Served<Outcome>> write(Domain domain, Record values, boolean replace, Op op) {
+    private Future<Served<Outcome>> write(Domain domain, Record values, boolean replace, Idempotency.Claim claim, Op op) {
         Stage stage = stage(domain);
         List<Side> sides = stage.writesTo(domain);
         Side first = sides.get(0);
@@ -155,15 +158,19 @@ public class DataRouter {
         List<String> checked = values == null ? List.of() : values.values().keySet().stream()
                 .filter(f -> !f.equals(domain.key().name()) && plan.get(f) == Kept.CHECKED).toList();
         Owned owned = values == null || mirror.isEmpty() ? Owned.NONE : owned(plan, values, replace);
-        Future<Outcome> done = checked.isEmpty()
+        Future<Outcome> done = checked.isEmpty() && claim == null
                 ? authoritative(domain, op, store, db.pool(), first, mirror, owned, false)
-                : db.pool().withTransaction(tx -> authoritative(domain, op, store, tx, first, mirror, owned, true)
-                        .compose(out -> kept(domain, stage, values, checked, out)));
+                : db.pool().withTransaction(tx -> (claim == null ? Future.<Void>succeededFuture() : idempotency.claim(tx, domain, claim))
+                        .compose(v -> authoritative(domain, op, store, tx, first, mirror, owned, true))
+                        .compose(out -> kept(domain, stage, values, checked, out))
+                        .compose(out -> claim == null || out.state() == null ? Future.succeededFuture(out)
+                                : idempotency.answer(tx, domain, claim, out.key(), out.state()).map(out)));
         if (mirror.isPresent() && !domain.sameDatabase()) {
             Side second = mirror.get();
             done = done.compose(out -> out.outboxId() == null ? Future.succeededFuture(out) : mirrorAcross(domain, first, second, out));
         }
-        return done.recover(e -> Future.failedFuture(e instanceof Kept.Refused ? e : StoreException.of(first, e)))
+        return done.recover(e -> Future.failedFuture(e instanceof Kept.Refused || e instanceof Idempotency.Replay
+                        || e instanceof Idempotency.Mismatch ? e : StoreException.of(first, e)))
                 .map(out -> new Served<>(out, first, stage));
     }
 

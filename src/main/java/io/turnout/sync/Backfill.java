@@ -81,6 +81,13 @@ public class Backfill {
         }
     }
 
+    /** Largest chunk a run may ask for; larger ones make long transactions and key lists. */
+    public static final int MAX_CHUNK = 10_000;
+    /** Most workers a replica may run; with {@link Mirror#LOCK_BATCH} it bounds the advisory locks a replica holds. */
+    public static final int MAX_WORKERS = 4;
+    /** How long a chunk that refers to rows of an earlier chunk in flight waits before trying again. */
+    private static final long REFERENCE_WAIT_MILLIS = 200;
+
     private record Chunk(long runId, int number, String after, String upTo, int attempts) {}
 
     private final BackfillConfig config;
@@ -111,6 +118,12 @@ public class Backfill {
     }
 
     void onStart(@Observes StartupEvent event) {
+        if (config.workers() < 0 || config.workers() > MAX_WORKERS) {
+            throw new IllegalStateException("turnout.backfill.workers is " + config.workers() + "; it must be 0 to " + MAX_WORKERS);
+        }
+        if (config.chunkSize() < 1 || config.chunkSize() > MAX_CHUNK) {
+            throw new IllegalStateException("turnout.backfill.chunk-size is " + config.chunkSize() + "; it must be 1 to " + MAX_CHUNK);
+        }
         String host = System.getenv().getOrDefault("HOSTNAME", "turnout");
         for (int i = 0; i < config.workers(); i++) {
             Worker w = newWorker(host + "-" + ProcessHandle.current().pid() + "-" + i);
@@ -124,7 +137,7 @@ public class Backfill {
     }
 
     private Pool control() {
-        return databases.control().pool();
+        return databases.control().work();
     }
 
     /** Starts a run, after the domain's pre-flight checks; refused while one is active or a blocking check finds problems. */
@@ -145,7 +158,7 @@ public class Backfill {
                         .compose(run -> Future.failedFuture(new Refused("Backfill held: " + reason, true)));
             }
             Store source = domain.store(direction.source);
-            return source.count(source.database().pool())
+            return source.count(source.database().work())
                     .compose(total -> insert(domain, direction, "running", null, chunk, rowsPerSecond, total));
         }).onSuccess(run -> {
             LOG.infof("Domain %s: %s backfill started (run %d, about %d rows, chunks of %d)", domain.name(),
@@ -409,7 +422,7 @@ public class Backfill {
                         int number = r.getInteger(2);
                         if (r.getBoolean(1)) return finishIfDone(tx, domain, run).map((Chunk) null);
                         Object after = cursor == null ? null : domain.key().type().fromText(cursor);
-                        return source.boundary(source.database().pool(), after, r.getInteger(3)).compose(upTo -> {
+                        return source.boundary(source.database().work(), after, r.getInteger(3)).compose(upTo -> {
                             String upToText = upTo == null ? null : domain.keyText(upTo);
                             return tx.preparedQuery("INSERT INTO turnout_backfill_chunk (run_id, chunk_no, after_key, up_to_key, state, "
                                             + "owner, lease_until) VALUES ($1, $2, $3, $4, 'leased', $5, now() + $6 * interval '1 millisecond')")
@@ -447,27 +460,58 @@ public class Backfill {
             Object upTo = chunk.upTo() == null ? null : domain.key().type().fromText(chunk.upTo());
             Direction direction = run.direction();
             return guard.whileAllowed(domain, direction.target, what(direction), stage -> copyRange(domain, direction, after, upTo))
-                    .compose(rows -> checkpoint(domain, run, chunk, rows).map(v -> {
-                        if (run.rowsPerSecond() == null || run.rowsPerSecond() <= 0) return 1L;
-                        long spent = (System.nanoTime() - started) / 1_000_000;
-                        return Math.max(1L, rows * 1000L / run.rowsPerSecond() - spent);
-                    }))
-                    .recover(e -> e instanceof Refused refused ? release(chunk).compose(v -> stopActive(domain, direction, refused.getMessage()))
-                            .map(config.pollInterval().toMillis()) : control().preparedQuery("UPDATE turnout_backfill_chunk SET last_error = $4, lease_until = now() "
+                    .compose(rows -> checkpoint(domain, run, chunk, rows).compose(v -> pace(run, rows, (System.nanoTime() - started) / 1_000_000)))
+                    .recover(e -> e instanceof Refused refused ? release(chunk, 0).compose(v -> stopActive(domain, direction, refused.getMessage()))
+                            .map(config.pollInterval().toMillis()) : referenceAhead(chunk, e).compose(waits -> waits
+                            ? release(chunk, REFERENCE_WAIT_MILLIS).map(config.pollInterval().toMillis())
+                            : failed(domain, run, chunk, e)));
+        }
+
+        /**
+         * Whether the chunk failed on a reference to a row an earlier chunk of the run, still being
+         * copied by another worker, brings over: then it waits for that chunk without counting an attempt.
+         */
+        private Future<Boolean> referenceAhead(Chunk chunk, Throwable e) {
+            if (!(e instanceof io.vertx.pgclient.PgException pg) || !"23503".equals(pg.getSqlState())) return Future.succeededFuture(false);
+            return control().preparedQuery("SELECT EXISTS (SELECT 1 FROM turnout_backfill_chunk WHERE run_id = $1 AND chunk_no < $2 "
+                            + "AND state = 'leased')")
+                    .execute(Tuple.of(chunk.runId(), chunk.number()))
+                    .map(rows -> rows.iterator().next().getBoolean(0));
+        }
+
+        private Future<Long> failed(Domain domain, Run run, Chunk chunk, Throwable e) {
+            return control().preparedQuery("UPDATE turnout_backfill_chunk SET last_error = $4, "
+                                    // backs off 250 ms, 500 ms, 1 s, ... up to 30 s: a chunk that needs rows another
+                                    // worker is still copying (a reference to an earlier chunk) gets its time
+                                    + "lease_until = now() + least(30000, 250 * 2 ^ least(attempts - 1, 7)) * interval '1 millisecond' "
                                     + "WHERE run_id = $1 AND chunk_no = $2 AND owner = $3 AND state = 'leased'")
                             .execute(Tuple.of(chunk.runId(), chunk.number(), owner, e.getClass().getSimpleName() + ": " + e.getMessage()))
                             .map(v -> {
                                 LOG.warnf("Domain %s: chunk %d of %s backfill failed (attempt %d): %s", domain.name(), chunk.number(),
                                         run.direction().label(), chunk.attempts(), e.getMessage());
                                 return config.pollInterval().toMillis();
-                            }));
+                            });
         }
 
-        /** Gives a chunk back uncopied, without counting an attempt: a resumed run takes it again. */
-        private Future<Void> release(Chunk chunk) {
-            return control().preparedQuery("UPDATE turnout_backfill_chunk SET lease_until = now(), attempts = greatest(0, attempts - 1) "
-                            + "WHERE run_id = $1 AND chunk_no = $2 AND owner = $3 AND state = 'leased'")
-                    .execute(Tuple.of(chunk.runId(), chunk.number(), owner)).mapEmpty();
+        /** Gives a chunk back uncopied, without counting an attempt, to be taken again after {@code delayMillis}. */
+        private Future<Void> release(Chunk chunk, long delayMillis) {
+            return control().preparedQuery("UPDATE turnout_backfill_chunk SET lease_until = now() + $4 * interval '1 millisecond', "
+                            + "attempts = greatest(0, attempts - 1) WHERE run_id = $1 AND chunk_no = $2 AND owner = $3 AND state = 'leased'")
+                    .execute(Tuple.of(chunk.runId(), chunk.number(), owner, delayMillis)).mapEmpty();
+        }
+
+        /**
+         * How long to wait before the next chunk so the run as a whole, all its workers on all
+         * replicas, copies no faster than its rowsPerSecond: the run keeps one schedule in the
+         * control table, and each chunk books its rows' share of it, from when the chunk started.
+         */
+        private Future<Long> pace(Run run, long rows, long spentMillis) {
+            if (run.rowsPerSecond() == null || run.rowsPerSecond() <= 0) return Future.succeededFuture(1L);
+            return control().preparedQuery("UPDATE turnout_backfill SET paced_until = greatest(paced_until, now() - $2 * interval '1 millisecond') "
+                            + "+ $3 * interval '1 millisecond' WHERE id = $1 "
+                            + "RETURNING greatest(1, (extract(epoch FROM paced_until - now()) * 1000)::bigint)")
+                    .execute(Tuple.of(run.id(), spentMillis, rows * 1000L / run.rowsPerSecond()))
+                    .map(r -> r.size() == 0 ? 1L : r.iterator().next().getLong(0));
         }
 
         private Future<Void> checkpoint(Domain domain, Run run, Chunk chunk, long rows) {
@@ -513,14 +557,14 @@ public class Backfill {
         Store source = domain.store(direction.source);
         Store target = domain.store(direction.target);
         if (source instanceof TableStore s && target instanceof TableStore t && domain.sameDatabase()) {
-            return t.copyRangeFrom(t.database().pool(), s, after, upTo);
+            return t.copyRangeFrom(t.database().work(), s, after, upTo);
         }
-        Future<List<Object>> sourceKeys = source.keys(source.database().pool(), after, upTo, Integer.MAX_VALUE);
-        Future<List<Object>> targetKeys = target.keys(target.database().pool(), after, upTo, Integer.MAX_VALUE);
+        Future<List<Object>> sourceKeys = source.keys(source.database().work(), after, upTo, Integer.MAX_VALUE);
+        Future<List<Object>> targetKeys = target.keys(target.database().work(), after, upTo, Integer.MAX_VALUE);
         return Future.all(sourceKeys, targetKeys).compose(v -> {
             Set<Object> keys = new LinkedHashSet<>(sourceKeys.result());
             keys.addAll(targetKeys.result());
-            return mirror.syncRange(domain, new ArrayList<>(keys), after, upTo, direction.source, direction.target).map(n -> (long) n);
+            return mirror.syncAll(domain, new ArrayList<>(keys), direction.source, direction.target).map(n -> (long) n);
         });
     }
 

@@ -68,7 +68,7 @@ public class CopyGuard {
 
     /** Runs {@code work} with the applied stage while holding the domain's stage row FOR SHARE. */
     public <T> Future<T> whileApplied(Domain domain, Function<Stage, Future<T>> work) {
-        return databases.control().pool().withTransaction(tx -> tx
+        return databases.control().work().withTransaction(tx -> tx
                 .query("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT + "'").execute()
                 .compose(v -> tx.preparedQuery("SELECT applied FROM turnout_stage WHERE domain = $1 FOR SHARE")
                         .execute(Tuple.of(domain.name())))

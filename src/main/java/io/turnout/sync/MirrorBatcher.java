@@ -1,10 +1,14 @@
 package io.turnout.sync;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.turnout.TurnoutConfig;
 import io.turnout.db.Database;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Side;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import jakarta.inject.Singleton;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,14 +19,18 @@ import org.jboss.logging.Logger;
 /**
  * Mirrors freshly written keys to the other database in batches, like a group commit: while one
  * batch is in flight, the keys written meanwhile gather and go together in the next. Requests do
- * not wait for their batch unless the lane falls behind. One batch
- * costs one transaction on the target and one outbox clean-up, however many requests it serves.
- * A failed batch leaves its keys to the outbox relay; the requests have succeeded either way.
+ * not wait for their batch unless the lane falls behind, and then for {@code turnout.timeouts.mirror-wait}
+ * at most. One batch costs one transaction per {@link Mirror#LOCK_BATCH} keys on the target and one
+ * outbox clean-up, however many requests it serves. Every key already has its outbox entry, so a
+ * key the lane does not take (queue full) or does not finish (the target failed) is left to the
+ * outbox relay, counted in {@code turnout_mirror_deferred_total}; the requests have succeeded either way.
  */
 @Singleton
 public class MirrorBatcher {
     private static final Logger LOG = Logger.getLogger(MirrorBatcher.class);
     private static final int MAX_BATCH = 500;
+    /** Keys a lane holds at most; past it new keys go straight to the outbox relay. */
+    private static final int MAX_QUEUE = 10 * MAX_BATCH;
 
     private record Pending(Object key, long outboxId, Promise<Void> done) {}
 
@@ -41,10 +49,12 @@ public class MirrorBatcher {
             this.outboxDb = domain.store(route.source()).database();
         }
 
+        /** Null when the lane is full: the key is left to the outbox relay. */
         Future<Void> submit(Object key, long outboxId) {
             Promise<Void> done = Promise.promise();
             boolean start;
             synchronized (this) {
+                if (waiting.size() >= MAX_QUEUE) return null;
                 waiting.add(new Pending(key, outboxId, done));
                 start = !inFlight;
                 if (start) inFlight = true;
@@ -96,6 +106,13 @@ public class MirrorBatcher {
             mirror.syncAll(domain, keys, route.source(), route.target())
                     .compose(copied -> outbox.doneAll(outboxDb, ids))
                     .recover(e -> {
+                        if (!Outbox.rejected(e)) {
+                            // the target is slow or away: key by key would wait as long once per key
+                            LOG.warnf("Domain %s: mirroring %d keys to the %s store failed (%s); the outbox relay retries them",
+                                    domain.name(), keys.size(), route.target().label(), e.getMessage());
+                            deferred(domain).increment(keys.size());
+                            return Future.succeededFuture();
+                        }
                         LOG.warnf("Domain %s: mirroring %d keys to the %s store failed (%s); mirroring them one by one",
                                 domain.name(), keys.size(), route.target().label(), e.getMessage());
                         return oneByOne(batch);
@@ -109,22 +126,49 @@ public class MirrorBatcher {
 
     private final Mirror mirror;
     private final Outbox outbox;
+    private final Vertx vertx;
+    private final MeterRegistry registry;
+    private final long waitMillis;
     private final Map<Route, Lane> lanes = new ConcurrentHashMap<>();
+    private final Map<String, Counter> deferred = new ConcurrentHashMap<>();
 
-    public MirrorBatcher(Mirror mirror, Outbox outbox) {
+    public MirrorBatcher(Mirror mirror, Outbox outbox, Vertx vertx, MeterRegistry registry, TurnoutConfig config) {
         this.mirror = mirror;
         this.outbox = outbox;
+        this.vertx = vertx;
+        this.registry = registry;
+        this.waitMillis = Math.max(1, config.timeouts().mirrorWait().toMillis());
     }
 
     /**
      * Mirrors one committed write. The returned future completes at once while the lane keeps up
-     * (the outbox entry already makes the write durable), and only when the key's batch is done once
-     * more than {@value #MAX_BATCH} keys wait: back-pressure instead of an unbounded queue.
+     * (the outbox entry already makes the write durable); once more than {@value #MAX_BATCH} keys
+     * wait, when the key's batch is done or after {@code turnout.timeouts.mirror-wait}, whichever
+     * comes first: back-pressure, bounded in time and memory.
      */
     public Future<Void> submit(Domain domain, Object key, long outboxId, Side source, Side target) {
         Route route = new Route(domain.name(), source, target);
         Lane lane = lanes.computeIfAbsent(route, r -> new Lane(domain, r));
         Future<Void> done = lane.submit(key, outboxId);
-        return lane.backlog() > MAX_BATCH ? done : Future.succeededFuture();
+        if (done == null) {
+            deferred(domain).increment();
+            return Future.succeededFuture();
+        }
+        if (lane.backlog() <= MAX_BATCH) return Future.succeededFuture();
+        Promise<Void> answer = Promise.promise();
+        long timer = vertx.setTimer(waitMillis, id -> {
+            if (answer.tryComplete()) deferred(domain).increment();
+        });
+        done.onComplete(ar -> {
+            vertx.cancelTimer(timer);
+            answer.tryComplete();
+        });
+        return answer.future();
+    }
+
+    private Counter deferred(Domain domain) {
+        return deferred.computeIfAbsent(domain.name(), n -> Counter.builder("turnout_mirror_deferred")
+                .description("Committed writes whose second write was left to the outbox relay because the mirror lane was behind or failing")
+                .tag("domain", n).register(registry));
     }
 }

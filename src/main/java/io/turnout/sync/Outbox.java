@@ -50,7 +50,7 @@ public class Outbox {
     }
 
     public Future<Void> doneAll(Database db, List<Long> ids) {
-        return db.pool().preparedQuery("DELETE FROM turnout_outbox WHERE id = ANY($1)")
+        return db.work().preparedQuery("DELETE FROM turnout_outbox WHERE id = ANY($1)")
                 .execute(Tuple.of(ids.toArray(new Long[0]))).mapEmpty();
     }
 
@@ -63,7 +63,7 @@ public class Outbox {
     public Future<Boolean> failed(Database db, long id, int attemptsSoFar, Throwable cause) {
         long delay = backoff(attemptsSoFar + 1).toMillis();
         String error = cause.getClass().getSimpleName() + ": " + cause.getMessage();
-        return db.pool().preparedQuery("UPDATE turnout_outbox SET attempts = attempts + 1, last_error = $2, "
+        return db.work().preparedQuery("UPDATE turnout_outbox SET attempts = attempts + 1, last_error = $2, "
                         + "next_attempt_at = now() + $3 * interval '1 millisecond', "
                         + "parked_at = CASE WHEN $5 AND attempts + 1 >= $4 THEN now() END WHERE id = $1 RETURNING parked_at IS NOT NULL")
                 .execute(Tuple.of(id, truncate(error), delay, maxAttempts, rejected(cause)))
@@ -83,7 +83,7 @@ public class Outbox {
 
     /** Parked keys of a domain in one database, oldest first. */
     public Future<List<Parked>> parked(Database db, String domain, int limit) {
-        return db.pool().preparedQuery("SELECT record_key, attempts, last_error, created_at, parked_at FROM turnout_outbox "
+        return db.work().preparedQuery("SELECT record_key, attempts, last_error, created_at, parked_at FROM turnout_outbox "
                         + "WHERE domain = $1 AND parked_at IS NOT NULL ORDER BY id LIMIT $2")
                 .execute(Tuple.of(domain, limit))
                 .map(rows -> {
@@ -98,14 +98,14 @@ public class Outbox {
 
     /** Puts a domain's parked keys (all, or those given) back in line for the relay; returns how many. */
     public Future<Integer> unpark(Database db, String domain, List<String> keys) {
-        return db.pool().preparedQuery("UPDATE turnout_outbox SET parked_at = NULL, attempts = 0, next_attempt_at = now() "
+        return db.work().preparedQuery("UPDATE turnout_outbox SET parked_at = NULL, attempts = 0, next_attempt_at = now() "
                         + "WHERE domain = $1 AND parked_at IS NOT NULL AND ($2::text[] IS NULL OR record_key = ANY($2::text[]))")
                 .execute(Tuple.of(domain, (Object) (keys == null ? null : keys.toArray(new String[0]))))
                 .map(rows -> rows.rowCount());
     }
 
     public Future<List<Entry>> due(Database db, int limit) {
-        return db.pool().preparedQuery("SELECT id, domain, record_key, source, target, attempts FROM turnout_outbox "
+        return db.work().preparedQuery("SELECT id, domain, record_key, source, target, attempts FROM turnout_outbox "
                         + "WHERE next_attempt_at <= now() AND parked_at IS NULL ORDER BY id LIMIT $1")
                 .execute(Tuple.of(limit))
                 .map(rows -> {
@@ -119,7 +119,7 @@ public class Outbox {
     }
 
     public Future<Map<String, Depth>> depth(Database db) {
-        return db.pool().query("SELECT domain, count(*) FILTER (WHERE parked_at IS NULL), "
+        return db.work().query("SELECT domain, count(*) FILTER (WHERE parked_at IS NULL), "
                         + "extract(epoch FROM now() - min(created_at))::float8, count(*) FILTER (WHERE parked_at IS NOT NULL) "
                         + "FROM turnout_outbox GROUP BY domain")
                 .execute()

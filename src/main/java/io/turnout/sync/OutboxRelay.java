@@ -15,10 +15,11 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.jboss.logging.Logger;
 
 /**
@@ -39,7 +40,7 @@ public class OutboxRelay {
     private final long intervalMillis;
     private final Map<String, Outbox.Depth> depth = new ConcurrentHashMap<>();
     private final Map<String, Map<String, Outbox.Depth>> depthByDatabase = new ConcurrentHashMap<>();
-    private final AtomicBoolean running = new AtomicBoolean();
+    private final Set<String> relaying = ConcurrentHashMap.newKeySet();
     private volatile long timerId = -1;
 
     public OutboxRelay(TurnoutConfig config, Databases databases, Domains domains, Outbox outbox, Mirror mirror,
@@ -76,25 +77,32 @@ public class OutboxRelay {
         return depth.getOrDefault(domain, Outbox.Depth.NONE);
     }
 
-    /** One relay pass over every database; passes never overlap. Completes when the pass is done. */
+    /**
+     * One relay pass over every database. Each database's pass runs on its own and never overlaps
+     * with its previous one, so a database that hangs holds back only its own entries. Completes
+     * when the passes this call started are done.
+     */
     public Future<Void> pass() {
-        if (!running.compareAndSet(false, true)) return Future.succeededFuture();
         List<Future<Void>> work = new ArrayList<>();
         for (Database db : databases.all()) {
-            work.add(relay(db));
+            if (!relaying.add(db.name())) continue;
+            work.add(relay(db)
+                    .compose(v -> refreshDepth(db))
+                    .onComplete(ar -> relaying.remove(db.name())));
         }
-        return Future.join(work)
-                .transform(ar -> refreshDepth())
-                .onComplete(ar -> running.set(false))
-                .mapEmpty();
+        return Future.join(work).mapEmpty();
     }
 
     private Future<Void> relay(Database db) {
         return outbox.due(db, batchSize).compose(entries -> {
-            // one key at a time, each in its own transaction: a key that keeps failing holds back no other
+            // one key at a time, each in its own transaction: a key that keeps failing holds back no other;
+            // once a store does not answer, the rest of this pass's keys for it wait for the next pass
+            Set<String> away = new HashSet<>();
             Future<Void> chain = Future.succeededFuture();
             for (Outbox.Entry e : entries) {
-                chain = chain.compose(v -> relayOne(db, e));
+                chain = chain.compose(v -> away.contains(e.domain() + "/" + e.target().label())
+                        ? Future.succeededFuture()
+                        : relayOne(db, e, away));
             }
             return chain;
         }).recover(e -> {
@@ -103,7 +111,7 @@ public class OutboxRelay {
         });
     }
 
-    private Future<Void> relayOne(Database db, Outbox.Entry entry) {
+    private Future<Void> relayOne(Database db, Outbox.Entry entry, Set<String> away) {
         Domain domain = domains.find(entry.domain()).orElse(null);
         if (domain == null) {
             LOG.warnf("Outbox entry %d names unknown domain %s; left in place", entry.id(), entry.domain());
@@ -124,6 +132,7 @@ public class OutboxRelay {
                     }
                 })
                 .recover(e -> {
+                    if (!Outbox.rejected(e)) away.add(entry.domain() + "/" + entry.target().label());
                     String error = e.getClass().getSimpleName() + ": " + e.getMessage();
                     LOG.debugf("Domain %s: key %s still not mirrored to the %s store (attempt %d): %s",
                             domain.name(), entry.key(), entry.target().label(), entry.attempts() + 1, error);
@@ -175,19 +184,16 @@ public class OutboxRelay {
                 });
     }
 
-    /** Re-counts each database's outbox; a database that does not answer keeps its last counts. */
-    private Future<Void> refreshDepth() {
-        List<Future<Void>> all = new ArrayList<>();
-        for (Database db : databases.all()) {
-            all.add(outbox.depth(db).onSuccess(counts -> depthByDatabase.put(db.name(), counts)).mapEmpty());
-        }
-        return Future.join(all).transform(ar -> {
-            Map<String, Outbox.Depth> merged = new HashMap<>();
-            depthByDatabase.values().forEach(counts -> counts.forEach((domain, d) -> merged.merge(domain, d, Outbox.Depth::plus)));
-            for (Domain d : domains.all()) {
-                depth.put(d.name(), merged.getOrDefault(d.name(), Outbox.Depth.NONE));
-            }
-            return Future.succeededFuture();
-        });
+    /** Re-counts one database's outbox; a database that does not answer keeps its last counts. */
+    private Future<Void> refreshDepth(Database db) {
+        return outbox.depth(db).onSuccess(counts -> depthByDatabase.put(db.name(), counts)).<Void>mapEmpty()
+                .transform(ar -> {
+                    Map<String, Outbox.Depth> merged = new HashMap<>();
+                    depthByDatabase.values().forEach(counts -> counts.forEach((domain, d) -> merged.merge(domain, d, Outbox.Depth::plus)));
+                    for (Domain d : domains.all()) {
+                        depth.put(d.name(), merged.getOrDefault(d.name(), Outbox.Depth.NONE));
+                    }
+                    return Future.succeededFuture();
+                });
     }
 }

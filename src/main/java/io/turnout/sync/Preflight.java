@@ -36,7 +36,7 @@ public class Preflight {
     public Future<List<Result>> run(Domain domain) {
         List<Future<Result>> all = new ArrayList<>();
         for (PreflightCheck c : domain.preflight()) {
-            all.add(c.database().pool().query(c.sql()).execute()
+            all.add(c.database().work().query(c.sql()).execute()
                     .map(rows -> new Result(c.name(), c.blocking(), count(rows.iterator().next()), null))
                     .otherwise(e -> new Result(c.name(), c.blocking(), null, e.getClass().getSimpleName()))
                     .compose(r -> store(domain, r).map(r)));
@@ -49,7 +49,7 @@ public class Preflight {
     }
 
     public Future<List<Result>> latest(Domain domain) {
-        return databases.control().pool()
+        return databases.control().work()
                 .preparedQuery("SELECT name, level, problem_rows, error FROM turnout_preflight WHERE domain = $1 ORDER BY name")
                 .execute(Tuple.of(domain.name()))
                 .map(rows -> {
@@ -60,7 +60,7 @@ public class Preflight {
     }
 
     private Future<Void> store(Domain domain, Result r) {
-        return databases.control().pool().preparedQuery("INSERT INTO turnout_preflight (domain, name, level, problem_rows, error, checked_at) "
+        return databases.control().work().preparedQuery("INSERT INTO turnout_preflight (domain, name, level, problem_rows, error, checked_at) "
                         + "VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (domain, name) DO UPDATE SET level = EXCLUDED.level, "
                         + "problem_rows = EXCLUDED.problem_rows, error = EXCLUDED.error, checked_at = now()")
                 .execute(Tuple.of(domain.name(), r.name(), r.blocking() ? "block" : "warn", r.problemRows(), r.error()))

@@ -74,7 +74,7 @@ public class Verification {
     }
 
     private Pool control() {
-        return databases.control().pool();
+        return databases.control().work();
     }
 
     /** Resumes runs whose replica stopped, every few seconds. */
@@ -195,7 +195,7 @@ public class Verification {
                     }
                     Object after = r.getString(0) == null ? null : domain.key().type().fromText(r.getString(0));
                     Store legacy = domain.store(Side.LEGACY);
-                    return legacy.boundary(legacy.database().pool(), after, config.chunkSize())
+                    return legacy.boundary(legacy.database().work(), after, config.chunkSize())
                             .compose(upTo -> compareRange(domain, id, after, upTo).map(true));
                 });
     }
@@ -204,8 +204,8 @@ public class Verification {
         Normalization n = domain.normalization();
         Store legacy = domain.store(Side.LEGACY);
         Store target = domain.store(Side.NEW);
-        Future<RangeSummary> l = legacy.summarize(legacy.database().pool(), after, upTo, n);
-        Future<RangeSummary> t = target.summarize(target.database().pool(), after, upTo, n);
+        Future<RangeSummary> l = legacy.summarize(legacy.database().work(), after, upTo, n);
+        Future<RangeSummary> t = target.summarize(target.database().work(), after, upTo, n);
         return Future.all(l, t).compose(v -> {
             Future<Found> found = l.result().equals(t.result())
                     ? Future.succeededFuture(new Found(Set.of(), Set.of(), Set.of(), 0))
@@ -221,8 +221,8 @@ public class Verification {
         Normalization n = domain.normalization();
         Store legacy = domain.store(Side.LEGACY);
         Store target = domain.store(Side.NEW);
-        Future<Map<Object, Long>> hl = legacy.hashes(legacy.database().pool(), after, upTo, null, n);
-        Future<Map<Object, Long>> ht = target.hashes(target.database().pool(), after, upTo, null, n);
+        Future<Map<Object, Long>> hl = legacy.hashes(legacy.database().work(), after, upTo, null, n);
+        Future<Map<Object, Long>> ht = target.hashes(target.database().work(), after, upTo, null, n);
         return Future.all(hl, ht).compose(v -> {
             Set<Object> suspects = differing(hl.result(), ht.result());
             if (suspects.isEmpty()) return Future.succeededFuture(new Found(Set.of(), Set.of(), Set.of(), 0));
@@ -230,8 +230,8 @@ public class Verification {
             vertx.setTimer(Math.max(1, config.recheckDelay().toMillis()), t -> later.complete());
             List<Object> keys = new ArrayList<>(suspects);
             return later.future().compose(x -> {
-                Future<Map<Object, Long>> rl = legacy.hashes(legacy.database().pool(), null, null, keys, n);
-                Future<Map<Object, Long>> rt = target.hashes(target.database().pool(), null, null, keys, n);
+                Future<Map<Object, Long>> rl = legacy.hashes(legacy.database().work(), null, null, keys, n);
+                Future<Map<Object, Long>> rt = target.hashes(target.database().work(), null, null, keys, n);
                 return Future.all(rl, rt).map(y -> {
                     Set<Object> missing = new HashSet<>();
                     Set<Object> extra = new HashSet<>();

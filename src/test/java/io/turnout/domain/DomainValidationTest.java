@@ -45,7 +45,7 @@ class DomainValidationTest {
         TurnoutConfig turnout = config.getConfigMapping(TurnoutConfig.class);
         problems.addAll(SearchOrigins.problems(turnout));
         Map<String, Domain> built = Domains.build(turnout,
-                name -> name.equals("main") ? Optional.of(new Database("main", null)) : Optional.empty(), name -> Optional.empty(), problems);
+                name -> name.equals("main") ? Optional.of(new Database("main", null, null)) : Optional.empty(), name -> Optional.empty(), problems);
         if (problems.isEmpty()) assertThat(built).containsKey("things");
         return problems;
     }

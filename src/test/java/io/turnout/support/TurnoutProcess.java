@@ -81,6 +81,14 @@ public final class TurnoutProcess implements AutoCloseable {
         return this;
     }
 
+    /** Resident memory of the Turnout process, in MiB (Linux). */
+    public long rssMiB() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + process.pid() + "/status"))) {
+            if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+        }
+        throw new IllegalStateException("no VmRSS for process " + process.pid());
+    }
+
     /** SIGKILL: nothing runs after it, as when a replica dies. */
     public void kill() {
         process.destroyForcibly().onExit().join();
