@@ -112,7 +112,7 @@ public class DataResource {
     public CompletionStage<Response> get(@PathParam("domain") String name, @PathParam("id") String id) {
         return handle(name, "get", d -> router.get(d, requests.key(d, id)).map(s -> s.value() == null
                 ? notFound(d, id, s)
-                : ok(Response.ok(), s, record(d, s.value()))));
+                : ok(Response.ok(), s, d.toJson(s.value()))));
     }
 
     @GET
@@ -123,7 +123,7 @@ public class DataResource {
             return router.list(d, query).map(s -> {
             ObjectNode body = json.createObjectNode();
             ArrayNode items = body.putArray("items");
-            s.value().forEach(r -> items.add(record(d, r)));
+            s.value().forEach(r -> items.add(d.toJson(r)));
             if (s.value().size() == query.limit()) {
                 // the key as the record shows it (a number for an integer key), to pass back as after=
                 body.set("next", d.key().type().toJson(s.value().get(s.value().size() - 1).get(d.key().name())));
@@ -144,7 +144,7 @@ public class DataResource {
             Record values = requests.body(d, type, body, Requests.Mode.CREATE, null);
             Idempotency.Claim claim = idempotencyKey == null ? null : Idempotency.Claim.of(idempotencyKey(idempotencyKey), body);
             return router.create(d, values, claim)
-                    .map(s -> ok(Response.created(location(d, s.value().get(d.key().name()))), s, record(d, s.value())))
+                    .map(s -> ok(Response.created(location(d, s.value().get(d.key().name()))), s, d.toJson(s.value())))
                     .recover(e -> e instanceof Idempotency.Replay replay ? Future.succeededFuture(replayed(d, replay)) : Future.failedFuture(e));
         });
     }
@@ -173,7 +173,7 @@ public class DataResource {
         return handle(name, "replace", d -> {
             Object key = requests.key(d, id);
             return router.update(d, key, requests.body(d, type, body, Requests.Mode.REPLACE, key), true)
-                    .map(s -> s.value() == null ? notFound(d, id, s) : ok(Response.ok(), s, record(d, s.value())));
+                    .map(s -> s.value() == null ? notFound(d, id, s) : ok(Response.ok(), s, d.toJson(s.value())));
         });
     }
 
@@ -184,7 +184,7 @@ public class DataResource {
         return handle(name, "patch", d -> {
             Object key = requests.key(d, id);
             return router.update(d, key, requests.body(d, type, body, Requests.Mode.PATCH, key), false)
-                    .map(s -> s.value() == null ? notFound(d, id, s) : ok(Response.ok(), s, record(d, s.value())));
+                    .map(s -> s.value() == null ? notFound(d, id, s) : ok(Response.ok(), s, d.toJson(s.value())));
         });
     }
 
@@ -308,14 +308,6 @@ public class DataResource {
         Problems.headers(r, s.originLabel(), s.stage());
         if (body != null) r.entity(body.toString()).type(MediaType.APPLICATION_JSON);
         return r.build();
-    }
-
-    private ObjectNode record(Domain d, Record r) {
-        ObjectNode node = json.createObjectNode();
-        for (Field f : d.fields()) {
-            node.set(f.name(), f.type().toJson(r.get(f.name())));
-        }
-        return node;
     }
 
     private static String outcome(int status) {

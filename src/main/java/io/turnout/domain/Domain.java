@@ -17,6 +17,15 @@ import java.util.Optional;
 public record Domain(String name, String flag, Field key, List<Field> fields, Origin legacy, Origin target,
         double shadowSampleRate, Normalization normalization, List<PreflightCheck> preflight) {
 
+    /** A record as the data API shows it: every field of the domain, in order. */
+    public com.fasterxml.jackson.databind.node.ObjectNode toJson(Record r) {
+        var node = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        for (Field f : fields) {
+            node.set(f.name(), f.type().toJson(r.get(f.name())));
+        }
+        return node;
+    }
+
     /** The origin that serves reads on this side. */
     public Origin origin(Side side) {
         return side == Side.LEGACY ? legacy : target;

@@ -6,7 +6,6 @@ import io.turnout.TurnoutConfig;
 import io.turnout.db.Database;
 import io.turnout.db.Databases;
 import io.turnout.domain.Domain;
-import io.turnout.domain.Field;
 import io.turnout.domain.Record;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -103,17 +102,8 @@ public class Idempotency {
     Future<Void> answer(SqlClient tx, Domain domain, Claim claim, Object recordKey, Record state) {
         return tx.preparedQuery("UPDATE turnout_idempotency SET record_key = $3, answer = $4::text::jsonb "
                         + "WHERE domain = $1 AND idempotency_key = $2")
-                .execute(Tuple.of(domain.name(), claim.key(), domain.keyText(recordKey), json(domain, state)))
+                .execute(Tuple.of(domain.name(), claim.key(), domain.keyText(recordKey), domain.toJson(state).toString()))
                 .mapEmpty();
-    }
-
-    /** The record as the data API answers it. */
-    private static String json(Domain domain, Record state) {
-        var node = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
-        for (Field f : domain.fields()) {
-            node.set(f.name(), f.type().toJson(state.get(f.name())));
-        }
-        return node.toString();
     }
 
     void start(@Observes StartupEvent event) {
