@@ -85,6 +85,8 @@ public class DataResource {
             node.put("name", d.name());
             node.put("key", d.key().name());
             node.put("stage", router.stage(d).label());
+            // a flag that names no stage changes nothing; it shows here until it is fixed
+            node.put("flagProblem", router.flagProblem(d).orElse(null));
             node.put("flag", d.flag());
             ArrayNode ops = node.putArray("filterOperators");
             for (Filter.Op op : Filter.Op.values()) {

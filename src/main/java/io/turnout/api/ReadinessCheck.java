@@ -65,6 +65,10 @@ public class ReadinessCheck implements AsyncHealthCheck {
                         b.withData(db.name(), state);
                         if (!"up".equals(state) && needed.contains(db.name())) b.down();
                     }
+                    // a flag that names no stage holds the domain where it is: reported, never a reason to be unready
+                    for (Domain d : domains.all()) {
+                        router.flagProblem(d).ifPresent(p -> b.withData("flag:" + d.name(), "flag " + p + "; stage holds at " + router.stage(d).label()));
+                    }
                     // a search origin's outage fails reads of its own domains only (503), never the replica
                     for (SearchClient c : search.all()) {
                         b.withData("search:" + c.name(), "breaker " + SearchOrigins.label(c.breakerState()));

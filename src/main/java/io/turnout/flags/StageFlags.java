@@ -32,7 +32,9 @@ import org.jboss.logging.Logger;
 
 /**
  * The stage each domain is in, from one Unleash flag per domain whose variant names the stage.
- * A missing or disabled flag, or a variant that names no stage, means {@code legacy}. Without an
+ * A flag that is missing, disabled or names no stage changes nothing: the applied stage holds, and
+ * the problem shows in {@code GET /data}, readiness data, {@code turnout_stage_desired} (-1) and
+ * the log. A domain with no applied stage recorded yet starts at {@code legacy}. Without an
  * Unleash URL the flag file (Unleash's client features format) is the source, reloaded when it
  * changes (see {@link FlagFile}); with one, the Unleash client polls the server. Both paths evaluate flags with the same
  * Unleash client, so a flag behaves the same offline and online.
@@ -50,6 +52,8 @@ public class StageFlags {
     private final Databases databases;
     private final Event<StageChanged> changed;
     private final Map<String, Stage> stages = new ConcurrentHashMap<>();
+    /** Why a domain's flag names no stage, for domains whose flag cannot be understood. */
+    private final Map<String, String> problems = new ConcurrentHashMap<>();
     /** Domains whose stage this process has recorded in the control database since it started. */
     private final java.util.Set<String> applied = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -70,6 +74,10 @@ public class StageFlags {
             stages.put(d.name(), Stage.LEGACY);
             Gauge.builder("turnout_stage", () -> stage(d.name()).ordinal())
                     .description("Stage applied to the domain: 0 legacy, 1 dual_write, 2 shadow, 3 live, 4 rampdown, 5 complete, 6 retired")
+                    .tag("domain", d.name())
+                    .register(registry);
+            Gauge.builder("turnout_stage_desired", () -> problems.containsKey(d.name()) ? -1 : stage(d.name()).ordinal())
+                    .description("Stage the domain's flag names, as turnout_stage; -1 while the flag is missing, disabled or names no stage")
                     .tag("domain", d.name())
                     .register(registry);
         }
@@ -113,10 +121,27 @@ public class StageFlags {
         }
     }
 
+    /** Why the domain's flag is not understood, while it is not. */
+    public Optional<String> flagProblem(String domain) {
+        return Optional.ofNullable(problems.get(domain));
+    }
+
     private void refresh() {
         for (Domain d : domains.all()) {
-            Stage next = evaluate(unleash, d);
-            if (next != stage(d.name()) || !applied.contains(d.name())) apply(d, next);
+            Stage current = stage(d.name());
+            Reading flag = read(unleash, d);
+            String problem = flag.problem();
+            if (problem != null) {
+                if (!problem.equals(problems.put(d.name(), problem))) {
+                    LOG.warnf("Domain %s: flag %s %s; the stage stays at %s until the flag names one", d.name(), d.flag(), problem,
+                            current.label());
+                }
+                if (!applied.contains(d.name())) apply(d, current);
+                continue;
+            }
+            if (problems.remove(d.name()) != null) LOG.infof("Domain %s: flag %s names a stage again", d.name(), d.flag());
+            Stage next = flag.stage();
+            if (next != current || !applied.contains(d.name())) apply(d, next);
         }
     }
 
@@ -167,14 +192,19 @@ public class StageFlags {
         return out;
     }
 
-    private Stage evaluate(Unleash client, Domain d) {
-        Variant v = client.getVariant(d.flag(), context);
-        if (v == null || !v.isEnabled()) return Stage.LEGACY;
-        Optional<Stage> stage = Stage.ofLabel(v.getName());
-        if (stage.isEmpty() && stage(d.name()) != Stage.LEGACY) {
-            LOG.warnf("Domain %s: flag %s has variant '%s', which names no stage; applying legacy", d.name(), d.flag(), v.getName());
+    /** A flag as read: the stage its variant names, or what is wrong with it. */
+    private record Reading(Stage stage, String problem) {
+        static Reading wrong(String problem) {
+            return new Reading(null, problem);
         }
-        return stage.orElse(Stage.LEGACY);
+    }
+
+    private Reading read(Unleash client, Domain d) {
+        if (!client.more().getFeatureToggleNames().contains(d.flag())) return Reading.wrong("is missing");
+        Variant v = client.getVariant(d.flag(), context);
+        if (v == null || !v.isEnabled()) return Reading.wrong("is disabled or has no variant");
+        return Stage.ofLabel(v.getName()).map(s -> new Reading(s, null))
+                .orElseGet(() -> Reading.wrong("has variant '" + v.getName() + "', which names no stage"));
     }
 
     private static Path persistentBackup(Path file) {

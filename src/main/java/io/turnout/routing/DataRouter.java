@@ -89,6 +89,11 @@ public class DataRouter {
         return flags.stage(domain.name());
     }
 
+    /** Why the domain's flag names no stage, while it does not (the stage then holds). */
+    public Optional<String> flagProblem(Domain domain) {
+        return flags.flagProblem(domain.name());
+    }
+
     public Future<Served<Record>> get(Domain domain, Object key) {
         Stage stage = stage(domain);
         return read(domain, stage, origin -> origin.get(key))

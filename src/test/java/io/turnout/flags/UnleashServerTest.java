@@ -52,17 +52,30 @@ class UnleashServerTest {
         Flags.awaitStage("connections", Stage.LIVE);
         assertThat(given().get("/data/connections/1").header("X-Turnout-Origin")).isEqualTo("new");
 
+        // a variant that names no stage, or a disabled flag, changes nothing: the stage holds
         UnleashServer.admin("PUT", STRATEGIES + "/" + id, strategy("not_a_stage"));
-        Flags.awaitStage("connections", Stage.LEGACY);
+        awaitFlagProblem("connections", "names no stage");
+        assertThat(given().get("/data/connections/1").header("X-Turnout-Origin")).isEqualTo("new");
 
         UnleashServer.admin("PUT", STRATEGIES + "/" + id, strategy("complete"));
         Flags.awaitStage("connections", Stage.COMPLETE);
         UnleashServer.admin("POST", FEATURE + "/environments/development/off", null);
-        Flags.awaitStage("connections", Stage.LEGACY);
+        awaitFlagProblem("connections", "is disabled");
+        Flags.awaitStage("connections", Stage.COMPLETE);
 
-        // a domain whose flag the server does not have stays at legacy
+        // a domain whose flag the server does not have holds its applied stage, and says why
         assertThat(given().get("/data").jsonPath().getList("domains", Map.class))
                 .filteredOn(d -> d.get("name").equals("messages")).singleElement()
-                .satisfies(d -> assertThat(d.get("stage")).isEqualTo("legacy"));
+                .satisfies(d -> assertThat((String) d.get("flagProblem")).isEqualTo("is missing"));
+
+        UnleashServer.admin("PUT", STRATEGIES + "/" + id, strategy("legacy"));
+        UnleashServer.admin("POST", FEATURE + "/environments/development/on", null);
+        Flags.awaitStage("connections", Stage.LEGACY);
+    }
+
+    private static void awaitFlagProblem(String domain, String problem) {
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).pollInterval(java.time.Duration.ofMillis(100))
+                .until(() -> String.valueOf(given().get("/data").jsonPath().getString("domains.find { it.name == '" + domain + "' }.flagProblem"))
+                        .contains(problem));
     }
 }
