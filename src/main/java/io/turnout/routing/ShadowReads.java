@@ -9,18 +9,31 @@ import io.turnout.store.Origin;
 import java.util.List;
 import org.jboss.logging.Logger;
 
-/** Compares a sampled read with the other store in the background and counts the result. */
+/**
+ * Compares a sampled read with the other store in the background and counts the result. The
+ * response never waits for it, and at most {@value #MAX_IN_FLIGHT} comparisons run at once: a
+ * sample taken beyond that is dropped and counted ({@code result="dropped"}) rather than queued.
+ */
 final class ShadowReads {
     private static final Logger LOG = Logger.getLogger(ShadowReads.class);
+    /** Few enough that comparisons stuck on a hung store leave most of the pool to client reads. */
+    static final int MAX_IN_FLIGHT = 4;
 
     private final MeterRegistry registry;
+    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
 
     ShadowReads(MeterRegistry registry) {
         this.registry = registry;
     }
 
     void compare(Domain domain, Object key, Record served, Origin other) {
+        if (inFlight.incrementAndGet() > MAX_IN_FLIGHT) {
+            inFlight.decrementAndGet();
+            count(domain, "dropped");
+            return;
+        }
         other.get(key).onComplete(ar -> {
+            inFlight.decrementAndGet();
             String result;
             if (ar.failed()) {
                 result = "error";
@@ -38,12 +51,16 @@ final class ShadowReads {
                     LOG.debugf("Domain %s: shadow read of key %s differs in the %s, fields %s", domain.name(), key, other.describe(), fields);
                 }
             }
-            Counter.builder("turnout_shadow_reads")
-                    .description("Sampled reads compared with the other store, by result")
-                    .tag("domain", domain.name())
-                    .tag("result", result)
-                    .register(registry)
-                    .increment();
+            count(domain, result);
         });
+    }
+
+    private void count(Domain domain, String result) {
+        Counter.builder("turnout_shadow_reads")
+                .description("Sampled reads compared with the other store, by result")
+                .tag("domain", domain.name())
+                .tag("result", result)
+                .register(registry)
+                .increment();
     }
 }
