@@ -62,12 +62,10 @@ public class Databases {
             }
             PgConnectOptions options = embedded == null ? external(e.getValue()) : embeddedOptions(name);
             TimeoutsConfig t = config.timeouts();
-            Pool data = pool("turnout-" + name, options, t.dataStatement(), t.dataLock(), t,
-                    new PoolOptions().setMaxSize(e.getValue().poolSize()).setConnectionTimeout((int) millis(t.dataConnection()))
-                            .setConnectionTimeoutUnit(TimeUnit.MILLISECONDS).setMaxWaitQueueSize(t.dataWaitQueue()), vertx);
-            Pool work = pool("turnout-" + name + "-work", options, t.workStatement(), t.workLock(), t,
-                    new PoolOptions().setMaxSize(e.getValue().workPoolSize()).setConnectionTimeout((int) millis(t.workConnection()))
-                            .setConnectionTimeoutUnit(TimeUnit.MILLISECONDS).setMaxWaitQueueSize(WORK_WAIT_QUEUE), vertx);
+            Pool data = pool("turnout-" + name, options, e.getValue().poolSize(), t.dataWaitQueue(), t.dataConnection(),
+                    t.dataStatement(), t.dataLock(), t, vertx);
+            Pool work = pool("turnout-" + name + "-work", options, e.getValue().workPoolSize(), WORK_WAIT_QUEUE, t.workConnection(),
+                    t.workStatement(), t.workLock(), t, vertx);
             byName.put(name, new Database(name, data, work));
         }
         Database control = byName.get(config.control().database());
@@ -90,8 +88,8 @@ public class Databases {
      * A pool whose connections carry their bounds from the moment they open: statement, lock and
      * idle-in-transaction timeouts, and server-side TCP keepalive, as startup parameters.
      */
-    private static Pool pool(String name, PgConnectOptions base, Duration statement, Duration lock, TimeoutsConfig t,
-            PoolOptions poolOptions, Vertx vertx) {
+    private static Pool pool(String name, PgConnectOptions base, int size, int waitQueue, Duration connectionWait,
+            Duration statement, Duration lock, TimeoutsConfig t, Vertx vertx) {
         PgConnectOptions options = new PgConnectOptions(base);
         Map<String, String> props = new HashMap<>(base.getProperties());
         props.put("TimeZone", "UTC");
@@ -104,7 +102,9 @@ public class Databases {
         props.put("tcp_keepalives_count", "3");
         options.setProperties(props).setCachePreparedStatements(true).setPipeliningLimit(256)
                 .setConnectTimeout((int) millis(t.connect())).setTcpKeepAlive(true);
-        return PgBuilder.pool().with(poolOptions.setName(name)).connectingTo(options).using(vertx).build();
+        PoolOptions pool = new PoolOptions().setName(name).setMaxSize(size).setMaxWaitQueueSize(waitQueue)
+                .setConnectionTimeout((int) millis(connectionWait)).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS);
+        return PgBuilder.pool().with(pool).connectingTo(options).using(vertx).build();
     }
 
     private static long millis(Duration d) {

@@ -100,7 +100,7 @@ public class OutboxRelay {
             Set<String> away = new HashSet<>();
             Future<Void> chain = Future.succeededFuture();
             for (Outbox.Entry e : entries) {
-                chain = chain.compose(v -> away.contains(e.domain() + "/" + e.target().label())
+                chain = chain.compose(v -> away.contains(storeOf(e))
                         ? Future.succeededFuture()
                         : relayOne(db, e, away));
             }
@@ -109,6 +109,11 @@ public class OutboxRelay {
             LOG.warnf("Outbox relay could not read database %s: %s", db.name(), e.getMessage());
             return Future.succeededFuture();
         });
+    }
+
+    /** The store an entry is waiting for: its domain's target side. */
+    private static String storeOf(Outbox.Entry entry) {
+        return entry.domain() + "/" + entry.target().label();
     }
 
     private Future<Void> relayOne(Database db, Outbox.Entry entry, Set<String> away) {
@@ -132,7 +137,7 @@ public class OutboxRelay {
                     }
                 })
                 .recover(e -> {
-                    if (!Outbox.rejected(e)) away.add(entry.domain() + "/" + entry.target().label());
+                    if (!Outbox.rejected(e)) away.add(storeOf(entry));
                     String error = e.getClass().getSimpleName() + ": " + e.getMessage();
                     LOG.debugf("Domain %s: key %s still not mirrored to the %s store (attempt %d): %s",
                             domain.name(), entry.key(), entry.target().label(), entry.attempts() + 1, error);
