@@ -38,6 +38,7 @@ public class DataPlaneBench extends Load {
         base = args[0];
         int pgPort = Integer.parseInt(args[1]);
         flags = Path.of(args[2]);
+        Load.pgPort = pgPort;
         Vertx vertx = Vertx.vertx();
         URI uri = URI.create(base);
         http = vertx.createHttpClient(new HttpClientOptions().setDefaultHost(uri.getHost()).setDefaultPort(uri.getPort())

@@ -46,6 +46,9 @@ public interface TurnoutConfig {
     /** Replaying the answer to a create retried with the same {@code Idempotency-Key}. */
     IdempotencyConfig idempotency();
 
+    /** How stage control moves a domain's applied stage toward the desired one (docs/release-managers.md). */
+    StagesConfig stages();
+
     /** External read-only search services (Connectra-style) that domains may read from, by name. */
     Map<String, SearchOriginConfig> search();
 
@@ -162,6 +165,42 @@ public interface TurnoutConfig {
          */
         @WithDefault("1s")
         Duration mirrorWait();
+    }
+
+    interface StagesConfig {
+        /** Longest a domain's writes are held while its authoritative store changes; past it the step aborts. */
+        @WithDefault("2s")
+        Duration fenceTimeout();
+
+        /** How long after an aborted fence the step is tried again. */
+        @WithDefault("30s")
+        Duration fenceRetry();
+
+        /** How often the gates of a held step are evaluated again. */
+        @WithDefault("1s")
+        Duration gateInterval();
+
+        /** How long a shadow mismatch waits before both stores are read again to confirm it. */
+        @WithDefault("500ms")
+        Duration shadowConfirmDelay();
+
+        /** How often the pre-flight checks run again while they hold {@code legacy -> dual_write}. */
+        @WithDefault("60s")
+        Duration preflightInterval();
+    }
+
+    interface GatesConfig {
+        /** Shadow comparisons needed at {@code shadow} before {@code shadow -> live}. */
+        @WithDefault("1000")
+        long minShadowComparisons();
+
+        /** Highest share of confirmed mismatches among those comparisons, 0 to 1. */
+        @WithDefault("0.001")
+        double maxMismatchRate();
+
+        /** Least time a domain stays at {@code live} and {@code rampdown} before the next forward step. */
+        @WithDefault("0s")
+        Duration minDwell();
     }
 
     interface IdempotencyConfig {
@@ -289,6 +328,9 @@ public interface TurnoutConfig {
 
         /** SQL checks counting problem rows, run before a backfill. */
         Map<String, PreflightConfig> preflight();
+
+        /** Thresholds of the domain's stage gates. */
+        GatesConfig gates();
     }
 
     interface SearchStoreConfig {
@@ -367,6 +409,23 @@ public interface TurnoutConfig {
 
         /** Unleash client API token. */
         Optional<String> unleashToken();
+
+        /**
+         * Unleash admin API token: with it, {@code POST /admin/migrations/{domain}/stage} changes the
+         * flag in Unleash. Without it, stages are changed in Unleash itself.
+         */
+        Optional<String> unleashAdminToken();
+
+        /** Unleash admin API URL; defaults to the Unleash URL with {@code /admin} appended. */
+        Optional<String> unleashAdminUrl();
+
+        /** Unleash project that holds the stage flags. */
+        @WithDefault("default")
+        String unleashProject();
+
+        /** Unleash environment whose strategy variant names the stage. */
+        @WithDefault("development")
+        String unleashEnvironment();
 
         /** How often the Unleash client polls the server. */
         @WithDefault("5s")

@@ -250,6 +250,11 @@ public class DataResource {
                             + (operation.equals("create") ? ", with the same " + IDEMPOTENCY_KEY + " if you sent one" : ""),
                     null, side, stage, RETRY_AFTER_SECONDS));
         }
+        if (e instanceof io.turnout.routing.WriteFence.Fenced) {
+            return Problems.response(new ApiException(503, "switching", "Switching stores", "Domain " + domain.name()
+                    + " is switching its authoritative store and holds more writes than it can; retry in a moment",
+                    null, null, router.stage(domain), 1));
+        }
         if (e instanceof Idempotency.Mismatch) {
             return Problems.response(new ApiException(422, "idempotency-key-reused", "Idempotency-Key reused",
                     e.getMessage(), IDEMPOTENCY_KEY, null, router.stage(domain), null));

@@ -45,6 +45,10 @@ public class Problems {
     /** A problem response for any failure of the control API. */
     public static Response fromFailure(Throwable e) {
         if (e instanceof ApiException api) return response(api);
+        if (e instanceof io.turnout.routing.WriteFence.Fenced fenced) {
+            return response(new ApiException(503, "switching", "Switching stores", fenced.getMessage() + "; retry in a moment",
+                    null, null, null, 1));
+        }
         if (e instanceof io.turnout.sync.Backfill.Refused refused) {
             return response(new ApiException(refused.conflict ? 409 : 400, "refused", "Refused", refused.getMessage(), null, null, null, null));
         }
@@ -54,6 +58,11 @@ public class Problems {
                     "A database Turnout needs did not answer; retry later", null, null, null, 5));
         }
         return new Problems().unexpected(e);
+    }
+
+    /** Any other problem of the control API: status, a short type slug, title and detail, optionally a Retry-After. */
+    public static ApiException problem(int status, String slug, String title, String detail, Integer retryAfterSeconds) {
+        return new ApiException(status, slug, title, detail, null, null, null, retryAfterSeconds);
     }
 
     public static Response notFound(String detail) {

@@ -6,7 +6,16 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.turnout.api.Problems;
 import io.turnout.domain.Domain;
+import io.turnout.db.Databases;
 import io.turnout.domain.Domains;
+import io.turnout.flags.FlagWriter;
+import io.turnout.flags.StageFlags;
+import io.turnout.routing.ShadowStats;
+import io.turnout.routing.Stage;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.util.Map;
+import java.util.Optional;
 import io.turnout.routing.DataRouter;
 import io.turnout.store.Origin;
 import io.turnout.store.Store;
@@ -33,16 +42,28 @@ import java.util.function.Function;
 /** The control API for release managers and SREs. See docs/release-managers.md. */
 @Path("/admin/migrations")
 public class MigrationsResource {
+    private static final String STAGES = "legacy, dual_write, shadow, live, rampdown or complete";
     private final Domains domains;
     private final DataRouter router;
     private final OutboxRelay relay;
     private final Backfill backfill;
     private final Verification verification;
     private final Preflight preflight;
+    private final StageControl control;
+    private final StageFlags flags;
+    private final FlagWriter flagWriter;
+    private final Audit audit;
+    private final Databases databases;
     private final ObjectMapper json;
 
     public MigrationsResource(Domains domains, DataRouter router, OutboxRelay relay, Backfill backfill,
-            Verification verification, Preflight preflight, ObjectMapper json) {
+            Verification verification, Preflight preflight, StageControl control, StageFlags flags, FlagWriter flagWriter,
+            Audit audit, Databases databases, ObjectMapper json) {
+        this.control = control;
+        this.flags = flags;
+        this.flagWriter = flagWriter;
+        this.audit = audit;
+        this.databases = databases;
         this.domains = domains;
         this.router = router;
         this.relay = relay;
@@ -68,6 +89,59 @@ public class MigrationsResource {
     @Path("/{domain}")
     public CompletionStage<Response> get(@PathParam("domain") String name) {
         return with(name, d -> describe(d).map(this::ok));
+    }
+
+    /**
+     * Sets the domain's desired stage ({@code {"target": "...", "reason": "..."}}) in its flag;
+     * stage control then moves the applied stage toward it step by step as the gates pass. Answers
+     * 202 with the migration as it stands, including the gates of the next step.
+     */
+    @POST
+    @Path("/{domain}/stage")
+    public CompletionStage<Response> requestStage(@PathParam("domain") String name, @HeaderParam("Content-Type") String type, byte[] body) {
+        return with(name, d -> {
+            JsonNode req = Problems.jsonObject(json, body, type);
+            JsonNode t = req.get("target");
+            if (t == null || !t.isTextual()) throw Problems.invalid("target", "'target' must name a stage: " + STAGES);
+            Stage target = Stage.ofLabel(t.asText()).orElseThrow(() -> Problems.invalid("target", "'target' must name a stage: " + STAGES));
+            if (target == Stage.RETIRED) {
+                throw Problems.invalid("target", "'target' retired is not available in this release: a domain ends at complete");
+            }
+            JsonNode r = req.get("reason");
+            if (r == null || !r.isTextual() || r.asText().isBlank()) {
+                throw Problems.invalid("reason", "'reason' must say why, for the audit (1 to 500 characters)");
+            }
+            if (r.asText().length() > 500) throw Problems.invalid("reason", "'reason' must be at most 500 characters");
+            String reason = r.asText().strip();
+            Stage applied = router.stage(d);
+            // the desired stage is what the flag says: it is recorded (action "desired") once the flag is read back
+            return Future.fromCompletionStage(flagWriter.write(d, target))
+                    .compose(v -> audit.record(databases.control().work(), d.name(), "stage-requested", Audit.ANONYMOUS, applied.label(),
+                            target.label(), reason, Map.of("flagStore", flagWriter.describe())))
+                    .compose(v -> describe(d))
+                    .map(view -> Response.accepted(view.toString()).type(MediaType.APPLICATION_JSON).build());
+        });
+    }
+
+    /** The last confirmed shadow mismatches (key and field names) and the comparisons counted at the applied stage. */
+    @GET
+    @Path("/{domain}/shadow")
+    public CompletionStage<Response> shadow(@PathParam("domain") String name) {
+        return with(name, d -> control.row(d).compose(row -> databases.control().work()
+                .preparedQuery("SELECT record_key, fields, stage, at FROM turnout_shadow_mismatch WHERE domain = $1 ORDER BY id DESC LIMIT $2")
+                .execute(Tuple.of(d.name(), ShadowStats.KEPT))
+                .map(rows -> {
+                    ObjectNode body = json.createObjectNode();
+                    body.set("comparisons", comparisonsJson(d, row));
+                    ArrayNode a = body.putArray("confirmedMismatches");
+                    for (Row m : rows) {
+                        ObjectNode o = a.addObject().put("key", m.getString(0));
+                        ArrayNode f = o.putArray("fields");
+                        for (String field : m.getArrayOfStrings(1)) f.add(field);
+                        o.put("stage", m.getString(2)).put("at", m.getOffsetDateTime(3).toString());
+                    }
+                    return ok(body);
+                })));
     }
 
     @POST
@@ -231,10 +305,20 @@ public class MigrationsResource {
         Future<Backfill.Run> reverse = backfill.latest(d, Direction.REVERSE);
         Future<Verification.Run> verified = verification.latest(d);
         Future<List<Preflight.Result>> checks = preflight.latest(d);
-        return Future.all(forward, reverse, verified, checks).map(v -> {
+        Future<StageRow> row = control.row(d);
+        Future<ObjectNode> step = row.compose(r -> stepJson(d, r));
+        return Future.all(List.of(forward, reverse, verified, checks, row, step)).map(v -> {
             ObjectNode node = json.createObjectNode();
             node.put("domain", d.name());
             node.put("stage", router.stage(d).label());
+            node.put("applied", router.stage(d).label());
+            Optional<String> problem = flags.flagProblem(d.name());
+            if (problem.isPresent() || row.result() == null || row.result().desired() == null) node.putNull("desired");
+            else node.put("desired", row.result().desired().label());
+            problem.ifPresent(p -> node.put("flagProblem", p));
+            if (row.result() != null) node.put("appliedSince", row.result().changedAt().toString());
+            node.set("nextStep", step.result());
+            node.set("shadow", comparisonsJson(d, row.result()));
             node.put("flag", d.flag());
             node.put("legacy", describe(d.legacy()));
             node.put("new", describe(d.target()));
@@ -246,6 +330,39 @@ public class MigrationsResource {
             node.set("preflight", preflightJson(checks.result()));
             return node;
         });
+    }
+
+    /** The next step toward the desired stage with each gate and its evidence, or null at the desired stage. */
+    private Future<ObjectNode> stepJson(Domain d, StageRow row) {
+        if (row == null || flags.flagProblem(d.name()).isPresent() || row.desired() == null) return Future.succeededFuture(null);
+        return control.nextGates(d, row, row.desired()).map(gates -> {
+            if (gates.isEmpty()) return null;
+            Step step = Step.toward(row.applied(), row.desired());
+            ObjectNode n = json.createObjectNode().put("from", step.from().label()).put("to", step.to().label())
+                    .put("direction", step.forward() ? "forward" : "backward").put("fenced", step.movesAuthority());
+            ArrayNode a = n.putArray("gates");
+            boolean pass = true;
+            for (Gate g : gates.get()) {
+                pass &= g.pass();
+                a.addObject().put("name", g.name()).put("pass", g.pass()).put("why", g.why()).set("evidence", json.valueToTree(g.evidence()));
+            }
+            n.put("ready", pass);
+            control.held(d.name()).filter(h -> h.step().equals(step)).ifPresent(h -> {
+                n.put("heldSince", h.since().toString());
+                ArrayNode f = n.putArray("heldBy");
+                h.failing().forEach(g -> f.add(g.name()));
+            });
+            return n;
+        });
+    }
+
+    private ObjectNode comparisonsJson(Domain d, StageRow row) {
+        ObjectNode n = json.createObjectNode();
+        if (row == null) return n;
+        long compared = row.shadowCompared();
+        n.put("stage", row.applied() == null ? null : row.applied().label()).put("compared", compared).put("confirmedMismatches", row.shadowConfirmed())
+                .put("mismatchRate", compared == 0 ? 0.0 : (double) row.shadowConfirmed() / compared);
+        return n;
     }
 
     private static String describe(Origin origin) {

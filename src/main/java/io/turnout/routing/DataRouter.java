@@ -1,6 +1,5 @@
 package io.turnout.routing;
 
-import io.micrometer.core.instrument.MeterRegistry;
 import io.turnout.db.Database;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Record;
@@ -71,22 +70,28 @@ public class DataRouter {
     }
 
     private final StageFlags flags;
+    private final AppliedStages stages;
+    private final WriteFence fence;
     private final Outbox outbox;
     private final MirrorBatcher batcher;
     private final Idempotency idempotency;
     private final ShadowReads shadow;
     private final Map<String, Map<Stage, Map<String, Kept>>> plans = new ConcurrentHashMap<>();
 
-    public DataRouter(StageFlags flags, Outbox outbox, MirrorBatcher batcher, Idempotency idempotency, MeterRegistry registry) {
+    public DataRouter(StageFlags flags, AppliedStages stages, WriteFence fence, Outbox outbox, MirrorBatcher batcher,
+            Idempotency idempotency, ShadowReads shadow) {
         this.idempotency = idempotency;
         this.flags = flags;
+        this.stages = stages;
+        this.fence = fence;
         this.outbox = outbox;
         this.batcher = batcher;
-        this.shadow = new ShadowReads(registry);
+        this.shadow = shadow;
     }
 
+    /** The stage the domain is routed by (its applied stage). */
     public Stage stage(Domain domain) {
-        return flags.stage(domain.name());
+        return stages.get(domain.name());
     }
 
     /** Why the domain's flag names no stage, while it does not (the stage then holds). */
@@ -99,11 +104,16 @@ public class DataRouter {
         return read(domain, stage, origin -> origin.get(key))
                 .onSuccess(served -> stage.comparedWith()
                         .filter(other -> !served.fallback() && ThreadLocalRandom.current().nextDouble() < domain.shadowSampleRate())
-                        .ifPresent(other -> shadow.compare(domain, key, served.value(), domain.origin(other))));
+                        .ifPresent(other -> shadow.compare(domain, key, served.value(), domain.origin(other), domain.origin(served.origin()))));
     }
 
     public Future<Served<List<Record>>> list(Domain domain, Query query) {
-        return read(domain, stage(domain), origin -> origin.list(query));
+        Stage stage = stage(domain);
+        return read(domain, stage, origin -> origin.list(query))
+                .onSuccess(served -> stage.comparedWith()
+                        .filter(other -> !served.fallback() && !served.value().isEmpty()
+                                && ThreadLocalRandom.current().nextDouble() < domain.shadowSampleRate())
+                        .ifPresent(other -> shadow.compareAll(domain, served.value(), domain.origin(other), domain.origin(served.origin()))));
     }
 
     /**
@@ -153,6 +163,19 @@ public class DataRouter {
      * runs in a transaction that is rolled back, with a 400, when one does not.
      */
     private Future<Served<Outcome>> write(Domain domain, Record values, boolean replace, Idempotency.Claim claim, Op op) {
+        // the stage is read once the fence lets the write in: a write held across a switch routes by the new stage
+        return fence.enterWrite(domain.name()).compose(entered -> {
+            Future<Served<Outcome>> done;
+            try {
+                done = routed(domain, values, replace, claim, op);
+            } catch (RuntimeException e) {
+                done = Future.failedFuture(e);
+            }
+            return done.onComplete(ar -> fence.leaveWrite(domain.name()));
+        });
+    }
+
+    private Future<Served<Outcome>> routed(Domain domain, Record values, boolean replace, Idempotency.Claim claim, Op op) {
         Stage stage = stage(domain);
         List<Side> sides = stage.writesTo(domain);
         Side first = sides.get(0);

@@ -2,62 +2,149 @@ package io.turnout.routing;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.turnout.TurnoutConfig;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Normalization;
 import io.turnout.domain.Record;
 import io.turnout.store.Origin;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import jakarta.inject.Singleton;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
 
 /**
- * Compares a sampled read with the other store in the background and counts the result. The
- * response never waits for it, and at most {@value #MAX_IN_FLIGHT} comparisons run at once: a
- * sample taken beyond that is dropped and counted ({@code result="dropped"}) rather than queued.
+ * Compares sampled reads with the other store in the background. A difference is read again from
+ * both stores after {@code turnout.stages.shadow-confirm-delay}: if the served store changed
+ * meanwhile, or the stores now agree, a write was in flight and the result is {@code transient};
+ * otherwise the mismatch is {@code confirmed}, counted against the domain's mismatch limit, and
+ * kept (key and field names, never values). The response never waits, and at most
+ * {@value #MAX_IN_FLIGHT} comparisons run at once: a sample beyond that is dropped and counted.
  */
-final class ShadowReads {
+@Singleton
+public class ShadowReads {
     private static final Logger LOG = Logger.getLogger(ShadowReads.class);
     /** Few enough that comparisons stuck on a hung store leave most of the pool to client reads. */
     static final int MAX_IN_FLIGHT = 4;
+    /** Records of one sampled list read compared at most. */
+    static final int MAX_LIST_RECORDS = 50;
 
     private final MeterRegistry registry;
-    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private final ShadowStats stats;
+    private final Vertx vertx;
+    private final long confirmDelayMillis;
+    private final AtomicInteger inFlight = new AtomicInteger();
 
-    ShadowReads(MeterRegistry registry) {
+    public ShadowReads(MeterRegistry registry, ShadowStats stats, Vertx vertx, TurnoutConfig config) {
         this.registry = registry;
+        this.stats = stats;
+        this.vertx = vertx;
+        this.confirmDelayMillis = Math.max(1, config.stages().shadowConfirmDelay().toMillis());
     }
 
-    void compare(Domain domain, Object key, Record served, Origin other) {
+    /** Compares one record read by key (null: not found) with the other store. */
+    void compare(Domain domain, Object key, Record served, Origin other, Origin servedBy) {
+        compareAll(domain, List.of(key), served == null ? Map.of() : Map.of(key, served), other, servedBy);
+    }
+
+    /** Compares the records of a sampled list read with the other store, by key. */
+    void compareAll(Domain domain, List<Record> served, Origin other, Origin servedBy) {
+        Map<Object, Record> byKey = new HashMap<>();
+        List<Object> keys = new ArrayList<>();
+        for (Record r : served.subList(0, Math.min(served.size(), MAX_LIST_RECORDS))) {
+            Object key = r.get(domain.key().name());
+            keys.add(key);
+            byKey.put(key, r);
+        }
+        compareAll(domain, keys, byKey, other, servedBy);
+    }
+
+    private void compareAll(Domain domain, List<Object> keys, Map<Object, Record> served, Origin other, Origin servedBy) {
+        Stage stage = stats.stageOf(domain);
         if (inFlight.incrementAndGet() > MAX_IN_FLIGHT) {
             inFlight.decrementAndGet();
-            count(domain, "dropped");
+            keys.forEach(k -> count(domain, stage, "dropped"));
             return;
         }
-        other.get(key).onComplete(ar -> {
-            inFlight.decrementAndGet();
-            String result;
-            if (ar.failed()) {
-                result = "error";
-            } else {
-                // a field only one store holds has a stand-in on the other side, not a value to agree with
-                List<String> fields = new Normalization(domain.heldByOneOnly(), null).differingFields(domain.fields(), served, ar.result());
-                result = fields.isEmpty() ? "match" : "mismatch";
-                fields.forEach(f -> Counter.builder("turnout_shadow_mismatch_fields")
-                        .description("Fields that differed in sampled reads compared with the other store")
-                        .tag("domain", domain.name())
-                        .tag("field", f)
-                        .register(registry)
-                        .increment());
-                if (!fields.isEmpty()) {
+        Normalization compare = normalization(domain);
+        read(other, keys, domain)
+                .compose(theirs -> {
+                    List<Object> differing = new ArrayList<>();
+                    for (Object key : keys) {
+                        if (differs(domain, compare, served.get(key), theirs.get(key)).isEmpty()) count(domain, stage, "match");
+                        else differing.add(key);
+                    }
+                    return differing.isEmpty() ? Future.succeededFuture() : confirm(domain, stage, compare, differing, served, other, servedBy);
+                })
+                .onFailure(e -> keys.forEach(k -> count(domain, stage, "error")))
+                .onComplete(ar -> inFlight.decrementAndGet());
+    }
+
+    /** Reads the differing keys again from both stores after a pause, and classifies each. */
+    private Future<Void> confirm(Domain domain, Stage stage, Normalization compare, List<Object> keys, Map<Object, Record> first,
+            Origin other, Origin servedBy) {
+        Promise<Void> later = Promise.promise();
+        vertx.setTimer(confirmDelayMillis, id -> later.complete());
+        return later.future().compose(v -> {
+            Future<Map<Object, Record>> ours = read(servedBy, keys, domain);
+            Future<Map<Object, Record>> theirs = read(other, keys, domain);
+            return Future.all(ours, theirs).map(all -> {
+                for (Object key : keys) {
+                    Record again = ours.result().get(key);
+                    List<String> fields = differs(domain, compare, again, theirs.result().get(key));
+                    boolean changed = !differs(domain, compare, first.get(key), again).isEmpty();
+                    if (changed || fields.isEmpty()) {
+                        count(domain, stage, "transient");
+                        continue;
+                    }
+                    count(domain, stage, "mismatch");
+                    stats.confirmed(domain, stage, domain.keyText(key), fields);
+                    fields.forEach(f -> Counter.builder("turnout_shadow_mismatch_fields")
+                            .description("Fields that differed in confirmed shadow mismatches")
+                            .tag("domain", domain.name()).tag("field", f).register(registry).increment());
                     LOG.debugf("Domain %s: shadow read of key %s differs in the %s, fields %s", domain.name(), key, other.describe(), fields);
                 }
-            }
-            count(domain, result);
+                return (Void) null;
+            });
         });
     }
 
-    private void count(Domain domain, String result) {
+    private static Future<Map<Object, Record>> read(Origin origin, List<Object> keys, Domain domain) {
+        Future<List<Record>> found = keys.size() == 1
+                ? origin.get(keys.get(0)).map(r -> r == null ? List.<Record>of() : List.of(r))
+                : origin.getAll(keys);
+        return found.map(records -> {
+            Map<Object, Record> out = new HashMap<>();
+            for (Record r : records) out.put(r.get(domain.key().name()), r);
+            return out;
+        });
+    }
+
+    /** The fields that differ; none when both records are absent. */
+    private static List<String> differs(Domain domain, Normalization compare, Record a, Record b) {
+        if (a == null && b == null) return List.of();
+        return compare.differingFields(domain.fields(), a, b);
+    }
+
+    /** The domain's comparison rules, plus the fields only one store holds (a stand-in on the other side, not a value to agree with). */
+    private static Normalization normalization(Domain domain) {
+        Set<String> ignored = new LinkedHashSet<>(domain.heldByOneOnly());
+        Normalization n = domain.normalization() == null ? Normalization.NONE : domain.normalization();
+        ignored.addAll(n.ignoredFields());
+        return new Normalization(ignored, n.timestampPrecision());
+    }
+
+    private void count(Domain domain, Stage stage, String result) {
+        stats.count(domain, stage, result);
         Counter.builder("turnout_shadow_reads")
-                .description("Sampled reads compared with the other store, by result")
+                .description("Sampled reads compared with the other store, by result: match, mismatch (confirmed), transient, error, dropped")
                 .tag("domain", domain.name())
                 .tag("result", result)
                 .register(registry)

@@ -97,13 +97,14 @@ public class Backfill {
     private final CopyGuard guard;
     private final OutboxRelay relay;
     private final Preflight preflight;
+    private final io.turnout.control.Audit audit;
     private final LatencyWatch latency;
     private final Vertx vertx;
     private final MeterRegistry registry;
     private final Map<String, Run> latest = new ConcurrentHashMap<>();
     private final List<Worker> workers = new ArrayList<>();
 
-    public Backfill(TurnoutConfig config, Databases databases, Domains domains, Mirror mirror, CopyGuard guard, OutboxRelay relay, Preflight preflight,
+    public Backfill(TurnoutConfig config, Databases databases, Domains domains, Mirror mirror, CopyGuard guard, OutboxRelay relay, Preflight preflight, io.turnout.control.Audit audit,
             LatencyWatch latency, Vertx vertx, MeterRegistry registry) {
         this.config = config.backfill();
         this.databases = databases;
@@ -112,6 +113,7 @@ public class Backfill {
         this.guard = guard;
         this.relay = relay;
         this.preflight = preflight;
+        this.audit = audit;
         this.latency = latency;
         this.vertx = vertx;
         this.registry = registry;
@@ -163,6 +165,8 @@ public class Backfill {
         }).onSuccess(run -> {
             LOG.infof("Domain %s: %s backfill started (run %d, about %d rows, chunks of %d)", domain.name(),
                     direction.label(), run.id(), run.estimatedRows(), run.chunkSize());
+            audit.record(domain.name(), "backfill-started", io.turnout.control.Audit.ANONYMOUS, null, null, direction.label() + " backfill",
+                    Map.of("run", run.id(), "direction", direction.label(), "estimatedRows", run.estimatedRows(), "chunkSize", run.chunkSize()));
             workers.forEach(Worker::wake);
         });
     }
@@ -210,6 +214,8 @@ public class Backfill {
                     for (Row r : rows) {
                         Run run = remember(run(r));
                         LOG.warnf("Domain %s: %s backfill run %d stopped: %s", domain.name(), direction.label(), run.id(), reason);
+                        audit.record(domain.name(), "backfill-stopped", io.turnout.control.Audit.TURNOUT, null, null, reason,
+                                Map.of("run", run.id(), "direction", direction.label()));
                     }
                     return (Void) null;
                 })
@@ -444,6 +450,9 @@ public class Backfill {
                     .map(rows -> {
                         for (Row r : rows) {
                             Run done = remember(run(r));
+                            audit.record(domain.name(), "backfill-done", io.turnout.control.Audit.TURNOUT, null, null,
+                                    run.direction().label() + " backfill", Map.of("run", done.id(), "direction", done.direction().label(),
+                                            "rowsCopied", done.rowsCopied()));
                             LOG.infof("Domain %s: %s backfill done: %d rows in %.1f s", domain.name(), run.direction().label(),
                                     done.rowsCopied(), Duration.between(done.startedAt(), done.finishedAt()).toMillis() / 1000.0);
                             // what failed for want of rows the backfill has now copied (a reply's parent) may pass now
@@ -575,6 +584,8 @@ public class Backfill {
                 .execute(Tuple.of(run.id(), reason))
                 .map(rows -> {
                     rows.forEach(r -> remember(run(r)));
+                    audit.record(run.domain(), "backfill-failed", io.turnout.control.Audit.TURNOUT, null, null, reason,
+                            Map.of("run", run.id(), "direction", run.direction().label()));
                     return null;
                 });
     }

@@ -3,6 +3,9 @@ package io.turnout.sync;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Record;
 import io.turnout.domain.Side;
+import io.turnout.routing.AppliedStages;
+import io.turnout.routing.Stage;
+import io.turnout.routing.WriteFence;
 import io.turnout.store.Owned;
 import io.turnout.store.Store;
 import io.turnout.store.TableStore;
@@ -28,6 +31,13 @@ import java.util.Set;
  */
 @Singleton
 public class Mirror {
+    private final AppliedStages stages;
+    private final WriteFence fence;
+
+    public Mirror(AppliedStages stages, WriteFence fence) {
+        this.stages = stages;
+        this.fence = fence;
+    }
 
     /**
      * Keys locked per transaction, at most: advisory locks live in PostgreSQL's shared lock table
@@ -46,6 +56,28 @@ public class Mirror {
      * syncs that share keys cannot deadlock.
      */
     public Future<Integer> syncAll(Domain domain, List<Object> keys, Side source, Side target) {
+        // a copy passes the write fence: none starts while the authoritative store changes
+        return fence.enterCopy(domain.name()).compose(v -> {
+            Future<Integer> done;
+            try {
+                done = syncFenced(domain, keys, source, target);
+            } catch (RuntimeException e) {
+                done = Future.failedFuture(e);
+            }
+            return done.onComplete(ar -> fence.leaveCopy(domain.name()));
+        });
+    }
+
+    /**
+     * {@link #syncAll} for the write fence's own drain, which runs while the fence is closed. Like
+     * every copy, refused into the store that is authoritative at the applied stage.
+     */
+    public Future<Integer> syncFenced(Domain domain, List<Object> keys, Side source, Side target) {
+        Stage stage = stages.get(domain.name());
+        if (stage.authoritative() == target) {
+            return Future.failedFuture(new IllegalStateException("copy of domain " + domain.name() + " into the " + target.label()
+                    + " store refused: it is authoritative at " + stage.label()));
+        }
         Future<Integer> total = Future.succeededFuture(0);
         for (int i = 0; i < keys.size(); i += LOCK_BATCH) {
             List<Object> group = keys.subList(i, Math.min(keys.size(), i + LOCK_BATCH));

@@ -118,6 +118,24 @@ public class Outbox {
                 });
     }
 
+    /** Every entry of one domain, due or not, parked or not, oldest first. */
+    public Future<List<Entry>> pending(Database db, String domain, int limit) {
+        return db.work().preparedQuery("SELECT id, domain, record_key, source, target, attempts, parked_at IS NOT NULL FROM turnout_outbox "
+                        + "WHERE domain = $1 ORDER BY id LIMIT $2")
+                .execute(Tuple.of(domain, limit))
+                .compose(rows -> {
+                    List<Entry> out = new ArrayList<>();
+                    long parked = 0;
+                    for (Row r : rows) {
+                        if (r.getBoolean(6)) parked++;
+                        out.add(new Entry(r.getLong(0), r.getString(1), r.getString(2), Side.ofLabel(r.getString(3)),
+                                Side.ofLabel(r.getString(4)), r.getInteger(5)));
+                    }
+                    return parked == 0 ? Future.succeededFuture(out) : Future.failedFuture(new IllegalStateException(
+                            parked + " parked keys of domain " + domain + " in database " + db.name() + " must be brought over first"));
+                });
+    }
+
     public Future<Map<String, Depth>> depth(Database db) {
         return db.work().query("SELECT domain, count(*) FILTER (WHERE parked_at IS NULL), "
                         + "extract(epoch FROM now() - min(created_at))::float8, count(*) FILTER (WHERE parked_at IS NOT NULL) "

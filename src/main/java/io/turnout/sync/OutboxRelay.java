@@ -9,6 +9,7 @@ import io.turnout.db.Database;
 import io.turnout.db.Databases;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Domains;
+import io.turnout.routing.AppliedStages;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import jakarta.enterprise.event.Observes;
@@ -35,6 +36,7 @@ public class OutboxRelay {
     private final Domains domains;
     private final Outbox outbox;
     private final Mirror mirror;
+    private final AppliedStages stages;
     private final Vertx vertx;
     private final int batchSize;
     private final long intervalMillis;
@@ -43,8 +45,9 @@ public class OutboxRelay {
     private final Set<String> relaying = ConcurrentHashMap.newKeySet();
     private volatile long timerId = -1;
 
-    public OutboxRelay(TurnoutConfig config, Databases databases, Domains domains, Outbox outbox, Mirror mirror,
+    public OutboxRelay(TurnoutConfig config, Databases databases, Domains domains, Outbox outbox, Mirror mirror, AppliedStages stages,
             Vertx vertx, MeterRegistry registry) {
+        this.stages = stages;
         this.databases = databases;
         this.domains = domains;
         this.outbox = outbox;
@@ -128,7 +131,9 @@ public class OutboxRelay {
         } catch (IllegalArgumentException e) {
             return outbox.failed(db, entry.id(), entry.attempts(), new IllegalArgumentException("key does not parse: " + e.getMessage())).mapEmpty();
         }
-        return mirror.sync(domain, key, entry.source(), entry.target())
+        // an entry says the stores may differ for this key; the store authoritative now is the one to copy from
+        io.turnout.domain.Side into = stages.get(domain.name()).authoritative() == entry.target() ? entry.source() : entry.target();
+        return mirror.sync(domain, key, into.other(), into)
                 .compose(v -> outbox.doneAll(db, List.of(entry.id())))
                 .onSuccess(v -> {
                     if (entry.attempts() > 0) {
@@ -152,6 +157,43 @@ public class OutboxRelay {
                             })
                             .<Void>mapEmpty().otherwiseEmpty();
                 });
+    }
+
+    /**
+     * Brings over every outbox entry of the domain now, due or not, for the write fence: fails at
+     * once when a key is parked, and when the work is not done by {@code deadlineNanos}
+     * ({@link System#nanoTime()}). Returns how many keys it brought over.
+     */
+    public Future<Integer> drain(Domain domain, long deadlineNanos) {
+        Future<Integer> total = Future.succeededFuture(0);
+        for (Database db : databasesOf(domain)) {
+            total = total.compose(n -> drain(db, domain, deadlineNanos).map(m -> n + m));
+        }
+        return total;
+    }
+
+    private Future<Integer> drain(Database db, Domain domain, long deadlineNanos) {
+        if (System.nanoTime() > deadlineNanos) {
+            return Future.failedFuture(new IllegalStateException("outbox of domain " + domain.name() + " in database " + db.name()
+                    + " not drained in time"));
+        }
+        return outbox.pending(db, domain.name(), batchSize).compose(entries -> {
+            if (entries.isEmpty()) return Future.succeededFuture(0);
+            Map<List<io.turnout.domain.Side>, List<Outbox.Entry>> byRoute = new HashMap<>();
+            io.turnout.domain.Side authoritative = stages.get(domain.name()).authoritative();
+            for (Outbox.Entry e : entries) {
+                io.turnout.domain.Side into = authoritative == e.target() ? e.source() : e.target();
+                byRoute.computeIfAbsent(List.of(into.other(), into), r -> new ArrayList<>()).add(e);
+            }
+            Future<Integer> chain = Future.succeededFuture(0);
+            for (List<Outbox.Entry> group : byRoute.values()) {
+                List<Object> keys = group.stream().map(e -> (Object) domain.key().type().fromText(e.key())).distinct().toList();
+                List<Long> ids = group.stream().map(Outbox.Entry::id).toList();
+                chain = chain.compose(n -> mirror.syncFenced(domain, keys, group.get(0).source(), group.get(0).target())
+                        .compose(v -> outbox.doneAll(db, ids)).map(v -> n + keys.size()));
+            }
+            return chain.compose(n -> drain(db, domain, deadlineNanos).map(m -> n + m));
+        });
     }
 
     /** The databases a domain's outbox entries can be in: those of its table stores. */

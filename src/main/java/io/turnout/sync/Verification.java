@@ -60,10 +60,12 @@ public class Verification {
     private final CopyGuard guard;
     private final OutboxRelay relay;
     private final Vertx vertx;
+    private final io.turnout.control.Audit audit;
     private final String owner = System.getenv().getOrDefault("HOSTNAME", "turnout") + "-" + ProcessHandle.current().pid();
 
     public Verification(TurnoutConfig config, Databases databases, Domains domains, Mirror mirror,
-            CopyGuard guard, OutboxRelay relay, Vertx vertx) {
+            CopyGuard guard, OutboxRelay relay, Vertx vertx, io.turnout.control.Audit audit) {
+        this.audit = audit;
         this.config = config.verification();
         this.databases = databases;
         this.domains = domains;
@@ -97,6 +99,8 @@ public class Verification {
                 .map(rows -> run(rows.iterator().next()))
                 .onSuccess(run -> {
                     LOG.infof("Domain %s: verification run %d started", domain.name(), run.id());
+                    audit.record(domain.name(), "verification-started", io.turnout.control.Audit.ANONYMOUS, null, null, null,
+                            Map.of("run", run.id()));
                     loop(domain, run.id());
                 });
     }
@@ -108,6 +112,13 @@ public class Verification {
 
     public Future<Run> latest(Domain domain) {
         return control().preparedQuery("SELECT * FROM turnout_verification WHERE domain = $1 ORDER BY id DESC LIMIT 1")
+                .execute(Tuple.of(domain.name()))
+                .map(rows -> rows.size() == 0 ? null : run(rows.iterator().next()));
+    }
+
+    /** The newest run that has finished (done or failed), or null. */
+    public Future<Run> latestFinished(Domain domain) {
+        return control().preparedQuery("SELECT * FROM turnout_verification WHERE domain = $1 AND state <> 'running' ORDER BY id DESC LIMIT 1")
                 .execute(Tuple.of(domain.name()))
                 .map(rows -> rows.size() == 0 ? null : run(rows.iterator().next()));
     }
@@ -152,6 +163,8 @@ public class Verification {
                     .onSuccess(n -> {
                         LOG.infof("Domain %s: repaired %d keys of verification run %d from the %s store",
                                 domain.name(), n, runId, from.label());
+                        audit.record(domain.name(), "repair", io.turnout.control.Audit.ANONYMOUS, null, null, null,
+                                Map.of("run", runId, "repairedKeys", n, "from", from.label()));
                         Future.succeededFuture().compose(v -> relay.retryParked(domain, null))
                                 .onFailure(e -> LOG.warnf("Domain %s: parked keys not put back in line: %s", domain.name(), e.getMessage()));
                     });
@@ -179,6 +192,11 @@ public class Verification {
                 LOG.infof("Domain %s: verification run %d done: %d ranges, %d legacy rows, %d new rows, %d missing, %d extra, "
                                 + "%d different, %d transient", run.domain(), id, run.ranges(), run.rowsLegacy(), run.rowsNew(),
                         run.missing(), run.extra(), run.different(), run.transientDifferences());
+            }
+            if (run != null) {
+                audit.record(run.domain(), "verification-" + run.state(), io.turnout.control.Audit.TURNOUT, null, null, run.reason(),
+                        Map.of("run", run.id(), "clean", run.clean(), "missing", run.missing(), "extra", run.extra(),
+                                "different", run.different()));
             }
         });
     }

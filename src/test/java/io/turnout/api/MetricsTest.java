@@ -41,7 +41,7 @@ class MetricsTest {
         assertThat(count("create", "new", "success")).isEqualTo(creates + 1);
         assertThat(count("get", "new", "not_found")).isEqualTo(gets + 1);
         assertThat(count("create", "none", "client_error")).isEqualTo(bad + 1);
-        assertThat(Metrics.value("turnout_stage", "domain", "connections")).isEqualTo(Stage.LIVE.ordinal());
+        assertThat(Metrics.value("turnout_stage_applied", "domain", "connections")).isEqualTo(Stage.LIVE.ordinal());
         assertThat(Metrics.value("turnout_outbox_depth", "domain", "connections")).isZero();
         assertThat(Metrics.value("turnout_outbox_oldest_age_seconds", "domain", "connections")).isZero();
         given().delete("/data/connections/" + id).then().statusCode(204);

@@ -70,7 +70,7 @@ class FlagFileTest {
         assertThat(new Sql(databases).row("main", "SELECT applied FROM turnout_stage WHERE domain = 'connections'"))
                 .isEqualTo(Map.of("applied", stage.label()));
         assertThat(Metrics.value("turnout_stage_desired", "domain", "connections")).isEqualTo(-1.0);
-        assertThat(Metrics.value("turnout_stage", "domain", "connections")).isEqualTo(stage.ordinal());
+        assertThat(Metrics.value("turnout_stage_applied", "domain", "connections")).isEqualTo(stage.ordinal());
         given().get("/q/health/ready").then().statusCode(200);
         assertThat(given().get("/q/health/ready").asString()).contains("flag:connections");
     }

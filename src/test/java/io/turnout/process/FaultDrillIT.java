@@ -93,8 +93,9 @@ class FaultDrillIT {
      */
     @Test
     void hungNewDatabaseAtLiveAnswers503WithinTheBound() throws Exception {
-        turnout = TurnoutProcess.in(Path.of("target/it-hung-live"), TurnoutProcess.flagsAt("live"),
-                Map.of("TURNOUT_EMBEDDED_DEMO_ROWS", "1000")).start();
+        turnout = TurnoutProcess.in(Path.of("target/it-hung-live"), TurnoutProcess.flagsAt("legacy"),
+                Map.of("TURNOUT_EMBEDDED_DEMO_ROWS", "1000", "TURNOUT_DOMAINS_MESSAGES_GATES_MIN_SHADOW_COMPARISONS", "0")).start();
+        turnout.walkTo("messages", "live");
         Writers writers = Writers.start(Target.messages(), 8, 30_000);
         await().atMost(Duration.ofMinutes(1)).until(() -> writers.acknowledged() >= 100);
 

@@ -15,16 +15,28 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-/** Moves domains between stages the way a release manager does offline: by editing the flag file. */
+/**
+ * Sets domains' stages for tests. {@link #stage} puts a domain at a stage as test setup: the flag
+ * names it and the control database records it as applied, the way a domain that got there earlier
+ * would be, so tests about routing need not walk every gate. Tests about moving between stages
+ * use {@link #variant} (the flag only) and let stage control take the steps.
+ */
 public final class Flags {
     public static final Path FILE = Path.of("target/test-flags.json");
     private static final Map<String, String> CURRENT = new ConcurrentHashMap<>();
 
     private Flags() {}
 
-    /** Sets a domain's stage in the flag file and waits until Turnout applies it. */
+    /** Puts a domain at a stage (flag and recorded applied stage) and waits until Turnout routes by it. */
     public static void stage(String domain, Stage stage) {
         if (!stage.label().equals(CURRENT.get(domain))) variant(domain, stage.label(), true);
+        Sql sql = new Sql(io.quarkus.arc.Arc.container().instance(io.turnout.db.Databases.class).get());
+        // once stage control has read the flag it no longer steps toward an older desired stage
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20)).until(() -> stage.label().equals(
+                sql.row("main", "SELECT desired FROM turnout_stage WHERE domain = $1", domain).get("desired")));
+        sql.rows("main", "UPDATE turnout_stage SET applied = $2, desired = $2, changed_at = clock_timestamp(), "
+                + "mirrored_since = CASE WHEN $3 THEN clock_timestamp() END, shadow_compared = 0, shadow_confirmed = 0 WHERE domain = $1 "
+                + "AND applied IS DISTINCT FROM $2", domain, stage.label(), stage.mirror().isPresent());
         awaitStage(domain, stage);
     }
 

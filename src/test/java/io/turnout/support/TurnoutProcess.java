@@ -29,7 +29,7 @@ public final class TurnoutProcess implements AutoCloseable {
 
     private TurnoutProcess(Path dir, Map<String, String> env) throws IOException {
         this.dir = dir;
-        this.env = env;
+        this.env = new java.util.HashMap<>(env);
         this.pgPort = freePort();
     }
 
@@ -56,7 +56,40 @@ public final class TurnoutProcess implements AutoCloseable {
         }
     }
 
-    /** Starts Turnout and waits until it is ready. */
+    /**
+     * Moves a domain to {@code target} the way a release manager does: asks for the stage, and
+     * starts a forward backfill or a verification whenever the step waits for one, until the
+     * domain is routed by the target stage.
+     */
+    public void walkTo(String domain, String target) {
+        given().contentType("application/json").body(Map.of("target", target, "reason", "walk to " + target))
+                .post("/admin/migrations/" + domain + "/stage").then().statusCode(202);
+        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(250)).until(() -> {
+            var view = given().get("/admin/migrations/" + domain).jsonPath();
+            if (target.equals(view.getString("applied"))) return true;
+            java.util.List<String> held = view.getList("nextStep.gates.findAll { !it.pass }.name", String.class);
+            if (held == null) return false;
+            String backfill = view.getString("backfill.forward.state");
+            String verification = view.getString("lastVerification.state");
+            if (held.contains("shadow_comparisons")) {
+                for (int id = 1; id <= 50; id++) given().get("/data/" + domain + "/" + id);
+            }
+            if (held.contains("backfill") && !"running".equals(backfill)) {
+                given().contentType("application/json").body("{}").post("/admin/migrations/" + domain + "/backfill");
+            } else if (held.contains("verification") && !held.contains("backfill") && !"running".equals(verification)) {
+                given().post("/admin/migrations/" + domain + "/verification");
+            }
+            return false;
+        });
+    }
+
+    /** Sets an environment variable for the next start. */
+    public TurnoutProcess with(String name, String value) {
+        env.put(name, value);
+        return this;
+    }
+
+    /** Starts Turnout and waits until it is ready and stage control has taken every step whose gates pass. */
     public TurnoutProcess start() throws IOException {
         int httpPort = freePort();
         ProcessBuilder pb = new ProcessBuilder("java", "-jar", "target/quarkus-app/quarkus-run.jar")
@@ -73,7 +106,8 @@ public final class TurnoutProcess implements AutoCloseable {
         await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(250)).until(() -> {
             if (!p.isAlive()) throw new IllegalStateException("Turnout exited; see " + dir.resolve("turnout.log"));
             try {
-                return given().get("/q/health/ready").statusCode() == 200;
+                return given().get("/q/health/ready").statusCode() == 200
+                        && given().get("/admin/migrations").jsonPath().getList("domains.findAll { it.nextStep != null && it.nextStep.ready }").isEmpty();
             } catch (Exception e) {
                 return false;
             }

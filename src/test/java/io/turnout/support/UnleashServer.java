@@ -65,6 +65,8 @@ public class UnleashServer implements QuarkusTestResourceLifecycleManager {
             throw new IllegalStateException(e);
         }
         return Map.of("turnout.flags.unleash-url", base + "/api",
+                // the test server runs without authentication; the token shows it is sent where configured
+                "turnout.flags.unleash-admin-token", "turnout-test-admin-token",
                 "turnout.flags.unleash-poll-interval", "1s",
                 "turnout.flags.unleash-backup-file", backup.toString());
     }

@@ -1,0 +1,245 @@
+package io.turnout.control;
+
+import io.turnout.TurnoutConfig;
+import io.turnout.TurnoutConfig.GatesConfig;
+import io.turnout.domain.Domain;
+import io.turnout.routing.Stage;
+import io.turnout.sync.Backfill;
+import io.turnout.sync.Direction;
+import io.turnout.sync.Outbox;
+import io.turnout.sync.OutboxRelay;
+import io.turnout.sync.Preflight;
+import io.turnout.sync.Verification;
+import io.vertx.core.Future;
+import jakarta.inject.Singleton;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The conditions a step must meet before stage control takes it (docs/release-managers.md, "Gates").
+ * Forward: {@code legacy -> dual_write} pre-flight checks; {@code dual_write -> shadow} a forward
+ * backfill started since the new store receives every write, nothing stuck in the outbox;
+ * {@code shadow -> live} a clean verification started after that backfill, enough shadow
+ * comparisons with few confirmed mismatches, nothing stuck in the outbox; {@code live -> rampdown}
+ * and {@code rampdown -> complete} nothing stuck in the outbox and the minimum dwell. Backward steps
+ * need none, except {@code rampdown -> live}: a reverse backfill started since {@code rampdown} was
+ * applied and a clean verification after it, because the legacy store missed the writes made at
+ * {@code complete}; and a step that moves authority back needs no parked keys.
+ */
+@Singleton
+public class Gates {
+    /** An outbox key younger than this is a second write on its normal way, not a stuck one. */
+    static final Duration STUCK_AFTER = Duration.ofSeconds(5);
+
+    private final TurnoutConfig config;
+    private final Preflight preflight;
+    private final Backfill backfill;
+    private final Verification verification;
+    private final OutboxRelay relay;
+    private final Map<String, Long> preflightRunAt = new ConcurrentHashMap<>();
+
+    public Gates(TurnoutConfig config, Preflight preflight, Backfill backfill, Verification verification, OutboxRelay relay) {
+        this.config = config;
+        this.preflight = preflight;
+        this.backfill = backfill;
+        this.verification = verification;
+        this.relay = relay;
+    }
+
+    /** Every gate of the step, passing or not, with its evidence. */
+    public Future<List<Gate>> evaluate(Domain d, StageRow row, Step step) {
+        GatesConfig limits = limits(d);
+        List<Future<Gate>> gates = new ArrayList<>();
+        switch (step.to()) {
+            case DUAL_WRITE -> {
+                if (step.forward()) gates.add(preflight(d));
+            }
+            case SHADOW -> {
+                if (step.forward()) {
+                    gates.add(forwardBackfill(d, row).map(Evidence::gate));
+                    gates.add(Future.succeededFuture(outbox(d)));
+                }
+            }
+            case LIVE -> {
+                if (step.forward()) {
+                    gates.add(forwardBackfill(d, row).compose(b -> verificationAfter(d, b, "forward backfill")));
+                    gates.add(Future.succeededFuture(comparisons(row, limits)));
+                    gates.add(Future.succeededFuture(mismatchRate(row, limits)));
+                    gates.add(Future.succeededFuture(outbox(d)));
+                } else {
+                    Future<Evidence> reverse = reverseBackfill(d, row);
+                    gates.add(reverse.map(Evidence::gate));
+                    gates.add(reverse.compose(b -> verificationAfter(d, b, "reverse backfill")));
+                }
+            }
+            case RAMPDOWN, COMPLETE -> {
+                if (step.forward()) {
+                    gates.add(Future.succeededFuture(outbox(d)));
+                    gates.add(Future.succeededFuture(dwell(row, limits)));
+                }
+            }
+            case RETIRED -> gates.add(Future.succeededFuture(Gate.fail("retirement",
+                    "moving to retired (archive, then drop the legacy table) is not available in this release", Map.of())));
+            default -> {
+                // legacy: a backward step with nothing to wait for
+            }
+        }
+        if (!step.forward() && step.movesAuthority()) gates.add(Future.succeededFuture(noParked(d)));
+        return Future.all(gates).map(v -> gates.stream().map(Future::result).toList());
+    }
+
+    GatesConfig limits(Domain d) {
+        return config.domains().get(d.name()).gates();
+    }
+
+    /** Runs the pre-flight checks again at most every {@code turnout.stages.preflight-interval} while they hold the step. */
+    private Future<Gate> preflight(Domain d) {
+        long now = System.nanoTime();
+        Long last = preflightRunAt.get(d.name());
+        boolean again = last == null || now - last > config.stages().preflightInterval().toNanos();
+        Future<List<Preflight.Result>> results = again ? preflight.run(d) : preflight.latest(d);
+        if (again) preflightRunAt.put(d.name(), now);
+        return results.map(list -> {
+            List<String> holding = list.stream().filter(Preflight.Result::holds).map(Preflight.Result::describe).toList();
+            Map<String, Object> evidence = new LinkedHashMap<>();
+            list.forEach(r -> evidence.put(r.name(), r.error() != null ? "error: " + r.error() : r.problemRows()));
+            if (!holding.isEmpty()) {
+                preflightRunAt.remove(d.name());
+                return Gate.fail("preflight", String.join("; ", holding), evidence);
+            }
+            return Gate.pass("preflight", list.isEmpty() ? "the domain declares no pre-flight checks" : "every blocking pre-flight check passes", evidence);
+        });
+    }
+
+    /** A backfill run judged for a gate, and the gate itself. */
+    private record Evidence(Backfill.Run run, Gate gate) {}
+
+    private Future<Evidence> forwardBackfill(Domain d, StageRow row) {
+        if (!d.copyable()) {
+            return Future.succeededFuture(new Evidence(null, Gate.pass("backfill",
+                    "the new origin is a read-only search service: there is nothing to copy", Map.of())));
+        }
+        return backfill.latest(d, Direction.FORWARD).map(run -> backfillGate("backfill", "forward", run, row.mirrored(),
+                "the new store has received every write"));
+    }
+
+    private Future<Evidence> reverseBackfill(Domain d, StageRow row) {
+        if (!d.copyable()) {
+            return Future.succeededFuture(new Evidence(null, Gate.pass("reverse_backfill",
+                    "the new origin is a read-only search service: the legacy store kept every write", Map.of())));
+        }
+        return backfill.latest(d, Direction.REVERSE).map(run -> backfillGate("reverse_backfill", "reverse", run, row.changedAt(),
+                "rampdown was applied"));
+    }
+
+    private static Evidence backfillGate(String name, String direction, Backfill.Run run, OffsetDateTime since, String sinceWhat) {
+        Map<String, Object> evidence = new LinkedHashMap<>();
+        evidence.put("needsStartAfter", since.toString());
+        if (run == null) return new Evidence(null, Gate.fail(name, "no " + direction + " backfill has run; start one", evidence));
+        evidence.put("run", run.id());
+        evidence.put("state", run.state());
+        evidence.put("rowsCopied", run.rowsCopied());
+        evidence.put("startedAt", run.startedAt().toString());
+        if (run.finishedAt() != null) evidence.put("finishedAt", run.finishedAt().toString());
+        if (run.startedAt().isBefore(since)) {
+            return new Evidence(null, Gate.fail(name, direction + " backfill run " + run.id() + " started before " + sinceWhat
+                    + " (" + since + "); start a new one", evidence));
+        }
+        if (!run.state().equals("done")) {
+            return new Evidence(null, Gate.fail(name, direction + " backfill run " + run.id() + " is " + run.state()
+                    + (run.reason() == null ? "" : " (" + run.reason() + ")"), evidence));
+        }
+        return new Evidence(run, Gate.pass(name, direction + " backfill run " + run.id() + " copied " + run.rowsCopied()
+                + " rows and finished at " + run.finishedAt(), evidence));
+    }
+
+    /** A clean verification that started after the backfill finished. */
+    private Future<Gate> verificationAfter(Domain d, Evidence backfilled, String what) {
+        if (!d.copyable()) {
+            return Future.succeededFuture(Gate.pass("verification", "the new origin is a read-only search service: "
+                    + "shadow comparisons stand in for a verification", Map.of()));
+        }
+        if (backfilled.run() == null) {
+            return Future.succeededFuture(Gate.fail("verification", "needs a finished " + what + " first", Map.of()));
+        }
+        OffsetDateTime after = backfilled.run().finishedAt();
+        return verification.latestFinished(d).map(run -> {
+            Map<String, Object> evidence = new LinkedHashMap<>();
+            evidence.put("needsStartAfter", after.toString());
+            if (run == null) return Gate.fail("verification", "no verification has finished; run one", evidence);
+            evidence.put("run", run.id());
+            evidence.put("state", run.state());
+            evidence.put("startedAt", run.startedAt().toString());
+            evidence.put("missing", run.missing());
+            evidence.put("extra", run.extra());
+            evidence.put("different", run.different());
+            if (run.startedAt().isBefore(after)) {
+                return Gate.fail("verification", "verification run " + run.id() + " started before the " + what + " finished; run a new one",
+                        evidence);
+            }
+            if (!run.clean()) {
+                return Gate.fail("verification", "verification run " + run.id() + (run.state().equals("done")
+                        ? " found " + run.missing() + " missing, " + run.extra() + " extra and " + run.different()
+                                + " different records; repair them and verify again"
+                        : " " + run.state() + (run.reason() == null ? "" : ": " + run.reason())), evidence);
+            }
+            return Gate.pass("verification", "verification run " + run.id() + " found both stores equal", evidence);
+        });
+    }
+
+    private static Gate comparisons(StageRow row, GatesConfig limits) {
+        Map<String, Object> evidence = Map.of("compared", row.shadowCompared(), "needed", limits.minShadowComparisons());
+        return row.shadowCompared() >= limits.minShadowComparisons()
+                ? Gate.pass("shadow_comparisons", row.shadowCompared() + " sampled reads compared at shadow", evidence)
+                : Gate.fail("shadow_comparisons", "only " + row.shadowCompared() + " of " + limits.minShadowComparisons()
+                        + " sampled reads compared at shadow so far; read traffic brings more", evidence);
+    }
+
+    private static Gate mismatchRate(StageRow row, GatesConfig limits) {
+        double rate = row.shadowCompared() == 0 ? 0 : (double) row.shadowConfirmed() / row.shadowCompared();
+        Map<String, Object> evidence = Map.of("confirmed", row.shadowConfirmed(), "compared", row.shadowCompared(), "rate", rate,
+                "limit", limits.maxMismatchRate());
+        return rate <= limits.maxMismatchRate()
+                ? Gate.pass("shadow_mismatch_rate", "confirmed mismatch rate " + rate + " is within " + limits.maxMismatchRate(), evidence)
+                : Gate.fail("shadow_mismatch_rate", row.shadowConfirmed() + " confirmed mismatches in " + row.shadowCompared()
+                        + " comparisons (rate " + rate + ", limit " + limits.maxMismatchRate()
+                        + "); see GET /admin/migrations/{domain}/shadow, fix, verify and repair", evidence);
+    }
+
+    /** No parked key and none waiting longer than a second write normally takes. */
+    private Gate outbox(Domain d) {
+        Outbox.Depth depth = relay.depthOf(d.name());
+        Map<String, Object> evidence = Map.of("depth", depth.count(), "parked", depth.parked(), "oldestAgeSeconds", depth.oldestAgeSeconds());
+        if (depth.parked() > 0) {
+            return Gate.fail("outbox", depth.parked() + " parked keys; see GET /admin/migrations/" + d.name() + "/outbox", evidence);
+        }
+        if (depth.count() > 0 && depth.oldestAgeSeconds() >= STUCK_AFTER.toSeconds()) {
+            return Gate.fail("outbox", depth.count() + " keys wait for their second write, the oldest for "
+                    + Math.round(depth.oldestAgeSeconds()) + " s", evidence);
+        }
+        return Gate.pass("outbox", "no key is stuck in the outbox", evidence);
+    }
+
+    private Gate noParked(Domain d) {
+        Outbox.Depth depth = relay.depthOf(d.name());
+        Map<String, Object> evidence = Map.of("parked", depth.parked());
+        return depth.parked() > 0
+                ? Gate.fail("outbox", depth.parked() + " parked keys would be lost by moving authority back; see GET /admin/migrations/"
+                        + d.name() + "/outbox", evidence)
+                : Gate.pass("outbox", "no parked keys", evidence);
+    }
+
+    private static Gate dwell(StageRow row, GatesConfig limits) {
+        Duration spent = Duration.between(row.changedAt(), OffsetDateTime.now());
+        Map<String, Object> evidence = Map.of("since", row.changedAt().toString(), "minDwellSeconds", limits.minDwell().toSeconds());
+        return spent.compareTo(limits.minDwell()) >= 0
+                ? Gate.pass("dwell", "at " + row.applied().label() + " for " + spent.toSeconds() + " s", evidence)
+                : Gate.fail("dwell", "at " + row.applied().label() + " for " + spent.toSeconds() + " s of the "
+                        + limits.minDwell().toSeconds() + " s minimum", evidence);
+    }
+}

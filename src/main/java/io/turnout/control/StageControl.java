@@ -1,0 +1,359 @@
+package io.turnout.control;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.quarkus.runtime.Startup;
+import io.turnout.TurnoutConfig;
+import io.turnout.db.Databases;
+import io.turnout.domain.Domain;
+import io.turnout.domain.Domains;
+import io.turnout.flags.StageChanged;
+import io.turnout.flags.StageFlags;
+import io.turnout.routing.AppliedStages;
+import io.turnout.routing.ShadowStats;
+import io.turnout.routing.Stage;
+import io.turnout.routing.WriteFence;
+import io.turnout.sync.OutboxRelay;
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.event.Event;
+import jakarta.inject.Singleton;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * Moves each domain's applied stage toward its desired stage, one step at a time, each step only
+ * when its gates pass ({@link Gates}). The applied stage lives in {@code turnout_stage} in the
+ * control database and routing follows it; a restart routes by it before serving. A step that
+ * moves the authoritative store runs under the write fence: writes held, the outbox drained, the
+ * stage switched, writes released, all within {@code turnout.stages.fence-timeout}, or the step
+ * aborts and the stage stays. A step that cannot pass is held, with its failing gates in the log,
+ * the audit, {@code turnout_stage_held} and {@code GET /admin/migrations/{domain}}.
+ */
+@Startup
+@Singleton
+public class StageControl {
+    private static final Logger LOG = Logger.getLogger(StageControl.class);
+    /** Longest a stage change waits for copies in flight (they hold the stage row FOR SHARE) outside a fence. */
+    private static final Duration APPLY_TIMEOUT = Duration.ofSeconds(30);
+    /** Longest one read of the control database may take before this pass gives up and the next one tries again. */
+    private static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
+
+    /** A step that cannot be taken now: its failing gates, and since when it waits. */
+    public record Held(Step step, List<Gate> failing, Instant since) {}
+
+    private final TurnoutConfig config;
+    private final Domains domains;
+    private final Databases databases;
+    private final StageFlags flags;
+    private final AppliedStages stages;
+    private final WriteFence fence;
+    private final OutboxRelay relay;
+    private final ShadowStats shadow;
+    private final Gates gates;
+    private final Audit audit;
+    private final Event<StageChanged> changed;
+    private final MeterRegistry registry;
+    private final Map<String, Held> held = new ConcurrentHashMap<>();
+    private final Map<String, Long> nextAttempt = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "turnout-stages");
+        t.setDaemon(true);
+        return t;
+    });
+
+    public StageControl(TurnoutConfig config, Domains domains, Databases databases, StageFlags flags, AppliedStages stages,
+            WriteFence fence, OutboxRelay relay, ShadowStats shadow, Gates gates, Audit audit, Event<StageChanged> changed,
+            MeterRegistry registry) {
+        this.config = config;
+        this.domains = domains;
+        this.databases = databases;
+        this.flags = flags;
+        this.stages = stages;
+        this.fence = fence;
+        this.relay = relay;
+        this.shadow = shadow;
+        this.gates = gates;
+        this.audit = audit;
+        this.changed = changed;
+        this.registry = registry;
+        for (Domain d : domains.all()) {
+            Gauge.builder("turnout_stage_applied", () -> stages.get(d.name()).ordinal())
+                    .description("Stage the domain is routed by: 0 legacy, 1 dual_write, 2 shadow, 3 live, 4 rampdown, 5 complete, 6 retired")
+                    .tag("domain", d.name())
+                    .register(registry);
+        }
+        // route by what the control database recorded before serving anything
+        Map<String, StageRow> rows = await(load(), READ_TIMEOUT, "read the applied stages from the control database");
+        for (Domain d : domains.all()) {
+            StageRow row = rows.get(d.name());
+            if (row == null) {
+                await(databases.control().work().preparedQuery("INSERT INTO turnout_stage (domain, applied) VALUES ($1, 'legacy') "
+                        + "ON CONFLICT (domain) DO NOTHING").execute(Tuple.of(d.name())), READ_TIMEOUT, "record the stage of " + d.name());
+                stages.set(d.name(), Stage.LEGACY);
+            } else if (row.applied() != null) {
+                stages.set(d.name(), row.applied());
+                LOG.infof("Domain %s: routed by its recorded stage %s", d.name(), row.applied().label());
+            }
+        }
+        long every = Math.max(100, config.flags().refreshInterval().toMillis());
+        timer.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /** The step a domain waits for, while it is held. */
+    public Optional<Held> held(String domain) {
+        return Optional.ofNullable(held.get(domain));
+    }
+
+    /** The domain's stage row as recorded now. */
+    public Future<StageRow> row(Domain d) {
+        return load().map(rows -> rows.get(d.name()));
+    }
+
+    /** The gates of the domain's next step toward {@code desired}, evaluated now; empty when there is no step to take. */
+    public Future<Optional<List<Gate>>> nextGates(Domain d, StageRow row, Stage desired) {
+        Step step = desired == null || row == null || row.applied() == null ? null : Step.toward(row.applied(), desired);
+        if (step == null) return Future.succeededFuture(Optional.empty());
+        return gates.evaluate(d, row, step).map(Optional::of);
+    }
+
+    private void tick() {
+        try {
+            Map<String, StageRow> rows = await(load(), READ_TIMEOUT, "read the applied stages");
+            for (Domain d : domains.all()) {
+                try {
+                    control(d, rows.get(d.name()));
+                } catch (RuntimeException e) {
+                    LOG.warnf("Domain %s: stage control pass failed (%s); the stage stays and the next pass tries again", d.name(),
+                            e.getMessage());
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("Stage control pass failed (%s); stages stay as they were", e.getMessage());
+        }
+    }
+
+    private void control(Domain d, StageRow row) {
+        if (row == null || row.applied() == null) return;
+        follow(d, row.applied(), "the control database records it");
+        flushShadow(d);
+        StageFlags.Desired desired = flags.read(d);
+        if (desired.stage() == null) {
+            held.remove(d.name());
+            return;
+        }
+        if (desired.stage() != row.desired()) recordDesired(d, row, desired.stage());
+        Step step = Step.toward(row.applied(), desired.stage());
+        if (step == null) {
+            if (held.remove(d.name()) != null) LOG.infof("Domain %s: at its desired stage %s", d.name(), row.applied().label());
+            return;
+        }
+        long now = System.nanoTime();
+        Long due = nextAttempt.get(d.name());
+        if (due != null && now < due) return;
+        nextAttempt.put(d.name(), now + config.stages().gateInterval().toNanos());
+        List<Gate> all = await(gates.evaluate(d, row, step), READ_TIMEOUT, "evaluate the gates of " + step);
+        List<Gate> failing = all.stream().filter(g -> !g.pass()).toList();
+        if (!failing.isEmpty()) {
+            hold(d, step, failing);
+            return;
+        }
+        if (step.movesAuthority()) fenced(d, row, step, all);
+        else apply(d, row, step, all, APPLY_TIMEOUT, Map.of());
+    }
+
+    /** Routes by the stage the control database records when it differs from this process's (set by another replica or an operator). */
+    private void follow(Domain d, Stage recorded, String why) {
+        Stage before = stages.set(d.name(), recorded);
+        if (before != recorded) {
+            LOG.infof("Domain %s: stage %s -> %s (%s)", d.name(), before.label(), recorded.label(), why);
+            held.remove(d.name());
+            changed.fire(new StageChanged(d.name(), before, recorded));
+        }
+    }
+
+    private void recordDesired(Domain d, StageRow row, Stage desired) {
+        await(databases.control().work().withTransaction(tx -> tx
+                        .preparedQuery("UPDATE turnout_stage SET desired = $2 WHERE domain = $1 AND desired IS DISTINCT FROM $2")
+                        .execute(Tuple.of(d.name(), desired.label()))
+                        .compose(r -> r.rowCount() == 0 ? Future.succeededFuture()
+                                : audit.record(tx, d.name(), "desired", Audit.FLAG, row.applied().label(), desired.label(),
+                                        "flag " + d.flag() + " names " + desired.label(), null))),
+                READ_TIMEOUT, "record the desired stage of " + d.name());
+        LOG.infof("Domain %s: desired stage %s (flag %s); applied %s", d.name(), desired.label(), d.flag(), row.applied().label());
+    }
+
+    /** Records a held step; logs and audits only when the step or its failing gates change. */
+    private void hold(Domain d, Step step, List<Gate> failing) {
+        Held before = held.get(d.name());
+        boolean sameStep = before != null && before.step().equals(step);
+        held.put(d.name(), new Held(step, failing, sameStep ? before.since() : Instant.now()));
+        List<String> names = failing.stream().map(Gate::name).toList();
+        if (sameStep && before.failing().stream().map(Gate::name).toList().equals(names)) return;
+        names.forEach(g -> Gauge.builder("turnout_stage_held", () -> isHeldBy(d.name(), g))
+                .description("1 while the domain's next stage step is held by this gate")
+                .tag("domain", d.name()).tag("gate", g).register(registry));
+        String why = String.join("; ", failing.stream().map(g -> g.name() + ": " + g.why()).toList());
+        LOG.warnf("Domain %s: step %s held: %s", d.name(), step, why);
+        Map<String, Object> detail = new LinkedHashMap<>();
+        failing.forEach(g -> detail.put(g.name(), Map.of("why", g.why(), "evidence", g.evidence())));
+        audit.record(d.name(), "held", Audit.TURNOUT, step.from().label(), step.to().label(), why, detail);
+    }
+
+    private double isHeldBy(String domain, String gate) {
+        Held h = held.get(domain);
+        return h != null && h.failing().stream().anyMatch(g -> g.name().equals(gate)) ? 1 : 0;
+    }
+
+    /**
+     * Switches the recorded stage if it is still {@code step.from()}, with its audit entry, in one
+     * transaction; then routes by it. Returns whether the step was taken.
+     */
+    private boolean apply(Domain d, StageRow row, Step step, List<Gate> passed, Duration timeout, Map<String, Object> fenceDetail) {
+        Map<String, Object> detail = new LinkedHashMap<>(fenceDetail);
+        passed.forEach(g -> detail.put(g.name(), Map.of("why", g.why(), "evidence", g.evidence())));
+        long ms = Math.max(50, timeout.toMillis());
+        Boolean taken = await(databases.control().work().withTransaction((SqlConnection tx) -> tx
+                        .query("SET LOCAL lock_timeout = " + ms).execute()
+                        .compose(v -> tx.query("SET LOCAL statement_timeout = " + ms).execute())
+                        .compose(v -> tx.preparedQuery("UPDATE turnout_stage SET applied = $3, changed_at = clock_timestamp(), "
+                                        + "mirrored_since = CASE WHEN $4 THEN NULL WHEN $5 THEN clock_timestamp() ELSE mirrored_since END, "
+                                        + "shadow_compared = 0, shadow_confirmed = 0 WHERE domain = $1 AND applied = $2")
+                                .execute(Tuple.of(d.name(), step.from().label(), step.to().label(), step.to().mirror().isEmpty(),
+                                        step.from().mirror().isEmpty() && step.to().mirror().isPresent())))
+                        .compose(r -> r.rowCount() == 0 ? Future.succeededFuture(false)
+                                : audit.record(tx, d.name(), "applied", Audit.TURNOUT, step.from().label(), step.to().label(),
+                                        (step.forward() ? "forward" : "backward") + " step toward the desired stage", detail).map(true))),
+                timeout.plusSeconds(1), "record step " + step + " of " + d.name());
+        if (!taken) {
+            LOG.infof("Domain %s: step %s not taken: the recorded stage changed meanwhile", d.name(), step);
+            return false;
+        }
+        held.remove(d.name());
+        nextAttempt.remove(d.name());
+        follow(d, step.to(), "step " + (step.forward() ? "forward" : "back") + ", gates passed");
+        return true;
+    }
+
+    /**
+     * The step that moves the authoritative store: hold the domain's writes and copies, drain its
+     * outbox, switch, release. Aborts (the stage stays, writes resume) when that cannot finish within
+     * the fence timeout; tried again after {@code turnout.stages.fence-retry}.
+     */
+    private void fenced(Domain d, StageRow row, Step step, List<Gate> passed) {
+        long start = System.nanoTime();
+        Duration limit = config.stages().fenceTimeout();
+        long deadline = start + limit.toNanos();
+        String phase = "waiting for writes in flight";
+        boolean taken = false;
+        String failure = null;
+        int drained = 0;
+        try {
+            await(fence.close(d.name()), remaining(deadline), phase);
+            phase = "draining the outbox";
+            drained = await(relay.drain(d, deadline), remaining(deadline), phase);
+            phase = "recording the switch";
+            Map<String, Object> detail = new LinkedHashMap<>();
+            detail.put("fence", Map.of("drainedKeys", drained, "millisBeforeSwitch", (System.nanoTime() - start) / 1_000_000));
+            taken = apply(d, row, step, passed, remaining(deadline), detail);
+        } catch (RuntimeException e) {
+            failure = phase + ": " + e.getMessage();
+            if (phase.equals("recording the switch")) {
+                // the outcome is unknown: route by what the control database says before writes resume
+                try {
+                    StageRow now = await(row(d), READ_TIMEOUT, "re-read the stage of " + d.name());
+                    if (now != null && now.applied() != null) follow(d, now.applied(), "re-read after an unanswered switch");
+                    taken = now != null && now.applied() == step.to();
+                } catch (RuntimeException again) {
+                    LOG.errorf("Domain %s: stage unknown after an unanswered switch (%s); writes resume at %s and the next pass re-reads it",
+                            d.name(), again.getMessage(), stages.get(d.name()).label());
+                }
+            }
+        } finally {
+            int writesHeld = fence.open(d.name());
+            double seconds = (System.nanoTime() - start) / 1e9;
+            String outcome = taken ? "switched" : "aborted";
+            Timer.builder("turnout_fence_seconds")
+                    .description("How long a domain's writes were held while its authoritative store changed, by outcome")
+                    .tag("domain", d.name()).tag("outcome", outcome)
+                    .publishPercentiles(0.5, 0.99)
+                    .register(registry).record(Duration.ofNanos(System.nanoTime() - start));
+            Map<String, Object> detail = new HashMap<>();
+            detail.put("seconds", seconds);
+            detail.put("writesHeld", writesHeld);
+            detail.put("drainedKeys", drained);
+            if (failure != null) detail.put("failure", failure);
+            audit.record(d.name(), "fence", Audit.TURNOUT, step.from().label(), step.to().label(), outcome, detail);
+            if (taken) {
+                LOG.infof("Domain %s: fence for %s held writes %.3f s (%d writes waited, %d outbox keys drained)", d.name(), step, seconds,
+                        writesHeld, drained);
+            } else {
+                LOG.warnf("Domain %s: step %s aborted after %.3f s, the stage stays at %s: %s; tried again in %d s", d.name(), step,
+                        seconds, stages.get(d.name()).label(), failure, config.stages().fenceRetry().toSeconds());
+                nextAttempt.put(d.name(), System.nanoTime() + config.stages().fenceRetry().toNanos());
+                if (failure != null) {
+                    hold(d, step, List.of(Gate.fail("fence", "the write fence could not finish within " + limit.toMillis() + " ms ("
+                            + failure + "); tried again in " + config.stages().fenceRetry().toSeconds() + " s", detail)));
+                }
+            }
+        }
+    }
+
+    /** Adds the shadow comparisons counted since the last pass to the stage row they were counted at. */
+    private void flushShadow(Domain d) {
+        for (ShadowStats.Delta delta : shadow.drain(d.name())) {
+            databases.control().work().preparedQuery("UPDATE turnout_stage SET shadow_compared = shadow_compared + $3, "
+                            + "shadow_confirmed = shadow_confirmed + $4 WHERE domain = $1 AND applied = $2")
+                    .execute(Tuple.of(d.name(), delta.stage().label(), delta.compared(), delta.confirmed()))
+                    .onFailure(e -> LOG.warnf("Domain %s: %d shadow comparisons not counted (%s)", d.name(), delta.compared(), e.getMessage()));
+        }
+    }
+
+    private Future<Map<String, StageRow>> load() {
+        return databases.control().work().query("SELECT " + StageRow.COLUMNS + " FROM turnout_stage").execute().map(rows -> {
+            Map<String, StageRow> out = new HashMap<>();
+            for (Row r : rows) {
+                if (domains.find(r.getString(0)).isPresent()) out.put(r.getString(0), StageRow.of(r));
+            }
+            return out;
+        });
+    }
+
+    private static Duration remaining(long deadline) {
+        return Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+    }
+
+    /** Waits for a future on this thread, at most {@code timeout}; fails with what it was for. */
+    private static <T> T await(Future<T> f, Duration timeout, String what) {
+        try {
+            return f.toCompletionStage().toCompletableFuture().get(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("timed out after " + timeout.toMillis() + " ms trying to " + what);
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            throw new IllegalStateException("could not " + what + ": " + cause.getMessage(), cause);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while trying to " + what);
+        }
+    }
+
+    @PreDestroy
+    void close() {
+        timer.shutdownNow();
+    }
+}

@@ -1,0 +1,89 @@
+package io.turnout.routing;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
+import io.turnout.db.Databases;
+import io.turnout.support.Flags;
+import io.turnout.support.Metrics;
+import io.turnout.support.Sql;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Shadow comparisons worth gating on: a difference is read again before it counts, so one a write
+ * resolves meanwhile is transient and one that stays is confirmed, kept by key and field names.
+ * (Moving between stages is proven on a real process in StageControlIT and FenceIT.)
+ */
+@QuarkusTest
+@TestProfile(ShadowConfirmationTest.EveryRead.class)
+class ShadowConfirmationTest {
+
+    public static class EveryRead implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("turnout.domains.connections.shadow-sample-rate", "1",
+                    "turnout.domains.messages.shadow-sample-rate", "1",
+                    "turnout.stages.shadow-confirm-delay", "1s");
+        }
+    }
+
+    @Inject
+    Databases databases;
+
+    @AfterEach
+    void backToLegacy() {
+        Flags.stage("connections", Stage.LEGACY);
+        Flags.stage("messages", Stage.LEGACY);
+    }
+
+    /** A difference put into the new store behind Turnout's back is confirmed, and kept by key and field name only. */
+    @Test
+    void anInjectedDifferenceIsConfirmed() {
+        Sql sql = new Sql(databases);
+        Flags.stage("connections", Stage.SHADOW);
+        long id = given().contentType(ContentType.JSON).body(Map.of("user_id", 31, "connected_user_id", 32, "status", "pending"))
+                .post("/data/connections").then().statusCode(201).extract().jsonPath().getLong("id");
+        sql.exec("main", "UPDATE company_connections SET status = 'tampered' WHERE id = " + id);
+        double confirmed = shadow("connections", "mismatch");
+        given().get("/data/connections/" + id).then().statusCode(200);
+        await().atMost(Duration.ofSeconds(10)).until(() -> shadow("connections", "mismatch") == confirmed + 1);
+
+        JsonPath kept = given().get("/admin/migrations/connections/shadow").jsonPath();
+        assertThat(kept.getString("confirmedMismatches[0].key")).isEqualTo(String.valueOf(id));
+        assertThat(kept.getList("confirmedMismatches[0].fields", String.class)).containsExactly("status");
+        assertThat(given().get("/admin/migrations/connections/shadow").asString()).doesNotContain("tampered");
+        await().atMost(Duration.ofSeconds(5)).until(() -> given().get("/admin/migrations/connections").jsonPath()
+                .getInt("shadow.confirmedMismatches") >= 1);
+    }
+
+    /** A difference that a client write resolves while the comparison waits to confirm it is transient, not a mismatch. */
+    @Test
+    void aDifferenceAWriteResolvesIsTransient() {
+        Sql sql = new Sql(databases);
+        Flags.stage("connections", Stage.SHADOW);
+        long id = given().contentType(ContentType.JSON).body(Map.of("user_id", 33, "connected_user_id", 34, "status", "pending"))
+                .post("/data/connections").then().statusCode(201).extract().jsonPath().getLong("id");
+        // the legacy row changes as a write in flight would leave it, before the new store follows
+        sql.exec("main", "UPDATE user_connections SET status = 'accepted' WHERE id = " + id);
+        double confirmed = shadow("connections", "mismatch");
+        double transients = shadow("connections", "transient");
+        given().get("/data/connections/" + id).then().statusCode(200);
+        given().contentType(ContentType.JSON).body(Map.of("status", "blocked")).patch("/data/connections/" + id).then().statusCode(200);
+        await().atMost(Duration.ofSeconds(10)).until(() -> shadow("connections", "transient") >= transients + 1);
+        assertThat(shadow("connections", "mismatch")).isEqualTo(confirmed);
+    }
+
+    private static double shadow(String domain, String result) {
+        return Math.max(0, Metrics.sum("turnout_shadow_reads_total", "domain=\"" + domain + "\"", "result=\"" + result + "\""));
+    }
+}
