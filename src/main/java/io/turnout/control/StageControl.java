@@ -70,6 +70,8 @@ public class StageControl {
     private final MeterRegistry registry;
     private final Map<String, Held> held = new ConcurrentHashMap<>();
     private final Map<String, Long> nextAttempt = new ConcurrentHashMap<>();
+    /** The (domain, gate) pairs with a {@code turnout_stage_held} gauge. */
+    private final java.util.Set<List<String>> heldGauges = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "turnout-stages");
         t.setDaemon(true);
@@ -121,7 +123,9 @@ public class StageControl {
 
     /** The domain's stage row as recorded now. */
     public Future<StageRow> row(Domain d) {
-        return load().map(rows -> rows.get(d.name()));
+        return databases.control().work().preparedQuery("SELECT " + StageRow.COLUMNS + " FROM turnout_stage WHERE domain = $1")
+                .execute(Tuple.of(d.name()))
+                .map(rows -> rows.size() == 0 ? null : StageRow.of(rows.iterator().next()));
     }
 
     /** The gates of the domain's next step toward {@code desired}, evaluated now; empty when there is no step to take. */
@@ -204,7 +208,7 @@ public class StageControl {
         held.put(d.name(), new Held(step, failing, sameStep ? before.since() : Instant.now()));
         List<String> names = failing.stream().map(Gate::name).toList();
         if (sameStep && before.failing().stream().map(Gate::name).toList().equals(names)) return;
-        names.forEach(g -> Gauge.builder("turnout_stage_held", () -> isHeldBy(d.name(), g))
+        names.stream().filter(g -> heldGauges.add(List.of(d.name(), g))).forEach(g -> Gauge.builder("turnout_stage_held", () -> isHeldBy(d.name(), g))
                 .description("1 while the domain's next stage step is held by this gate")
                 .tag("domain", d.name()).tag("gate", g).register(registry));
         String why = String.join("; ", failing.stream().map(g -> g.name() + ": " + g.why()).toList());

@@ -53,8 +53,8 @@ class FenceIT {
         // bench/fence runs more rounds for steadier percentiles
         for (int round = 0; round < Integer.getInteger("fence.rounds", 2); round++) {
             for (String stage : List.of("live", "shadow")) {
-                request(domain, stage);
-                await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).until(() -> stage.equals(applied(domain)));
+                TurnoutProcess.requestStage(domain, stage, "fence drill");
+                TurnoutProcess.awaitApplied(domain, stage);
                 long ack = writers.acknowledged();
                 await().atMost(Duration.ofMinutes(1)).until(() -> writers.acknowledged() >= ack + 100);
             }
@@ -96,17 +96,17 @@ class FenceIT {
             lock.createStatement().execute("LOCK TABLE messages IN ACCESS EXCLUSIVE MODE");
             id = given().contentType(ContentType.JSON).body(Map.of("sender_id", 8, "recipient_id", 9, "content", "while locked"))
                     .post("/data/messages").then().statusCode(201).extract().jsonPath().getLong("id");
-            request("messages", "live");
+            TurnoutProcess.requestStage("messages", "live", "fence drill");
             await().atMost(Duration.ofSeconds(30)).until(() -> given().get("/admin/audit?domain=messages&limit=1000").jsonPath()
                     .getList("entries.findAll { it.action == 'fence' }.reason", String.class).contains("aborted"));
-            assertThat(applied("messages")).isEqualTo("shadow");
+            assertThat(TurnoutProcess.applied("messages")).isEqualTo("shadow");
             assertThat(given().get("/admin/migrations/messages").jsonPath().getList("nextStep.heldBy", String.class)).contains("fence");
             assertThat(turnout.query("main", "SELECT applied FROM turnout_stage WHERE domain = 'messages'")).isEqualTo("shadow");
             // writes go on while the step waits
             given().contentType(ContentType.JSON).body(Map.of("content", "after the abort")).patch("/data/messages/" + id).then().statusCode(200);
             lock.rollback();
         }
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> "live".equals(applied("messages")));
+        TurnoutProcess.awaitApplied("messages", "live");
         assertThat(turnout.query("main", "SELECT body FROM direct_messages WHERE id = " + id)).isEqualTo("after the abort");
         assertThat(turnout.query("messages", "SELECT content FROM messages WHERE id = " + id)).isEqualTo("after the abort");
         JsonPath audit = given().get("/admin/audit?domain=messages&limit=1000").jsonPath();
@@ -121,14 +121,5 @@ class FenceIT {
     private long outbox(String domain) throws Exception {
         return ((Number) turnout.query("main", "SELECT count(*) FROM turnout_outbox WHERE domain = '" + domain + "'")).longValue()
                 + ((Number) turnout.query("messages", "SELECT count(*) FROM turnout_outbox WHERE domain = '" + domain + "'")).longValue();
-    }
-
-    private static void request(String domain, String target) {
-        given().contentType(ContentType.JSON).body(Map.of("target", target, "reason", "fence drill")).post("/admin/migrations/" + domain + "/stage")
-                .then().statusCode(202);
-    }
-
-    private static String applied(String domain) {
-        return given().get("/admin/migrations/" + domain).jsonPath().getString("applied");
     }
 }

@@ -42,8 +42,8 @@ class StageControlIT {
     @ValueSource(strings = {"connections", "messages"})
     void aJumpAdvancesOnlyAsEachGatePasses(String domain) throws Exception {
         turnout = TurnoutProcess.in(Path.of("target/it-jump-" + domain), TurnoutProcess.flagsAt("legacy"), ENV).start();
-        request(domain, "complete", "jump ahead");
-        awaitApplied(domain, "dual_write");
+        TurnoutProcess.requestStage(domain, "complete", "jump ahead");
+        TurnoutProcess.awaitApplied(domain, "dual_write");
         awaitHeldBy(domain, "backfill");
         JsonPath view = given().get("/admin/migrations/" + domain).jsonPath();
         assertThat(view.getString("desired")).isEqualTo("complete");
@@ -52,16 +52,16 @@ class StageControlIT {
         assertThat(metric("turnout_stage_held", domain, "gate=\"backfill\"")).isEqualTo(1.0);
 
         given().contentType(ContentType.JSON).body("{}").post("/admin/migrations/" + domain + "/backfill").then().statusCode(202);
-        awaitApplied(domain, "shadow");
+        TurnoutProcess.awaitApplied(domain, "shadow");
         awaitHeldBy(domain, "verification");
         assertThat(given().get("/admin/migrations/" + domain).jsonPath().getList("nextStep.heldBy", String.class))
                 .contains("verification", "shadow_comparisons");
 
         verify(domain);
         awaitHeldBy(domain, "shadow_comparisons");
-        assertThat(applied(domain)).as("a clean verification alone is not enough").isEqualTo("shadow");
+        assertThat(TurnoutProcess.applied(domain)).as("a clean verification alone is not enough").isEqualTo("shadow");
         for (int i = 1; i <= 40; i++) given().get("/data/" + domain + "/" + i).then().statusCode(200);
-        awaitApplied(domain, "complete");
+        TurnoutProcess.awaitApplied(domain, "complete");
 
         JsonPath audit = given().get("/admin/audit?domain=" + domain + "&limit=1000").jsonPath();
         assertThat(audit.getList("entries.findAll { it.action == 'applied' }.to", String.class))
@@ -99,7 +99,7 @@ class StageControlIT {
         try {
             // as a release manager would by editing the file: the variant says legacy
             java.nio.file.Files.writeString(Path.of("target/it-rollback/flags.json"), TurnoutProcess.flagsAt("legacy"));
-            awaitApplied("messages", "rampdown");
+            TurnoutProcess.awaitApplied("messages", "rampdown");
             awaitHeldBy("messages", "reverse_backfill");
             assertThat(metric("turnout_stage_held", "messages", "gate=\"reverse_backfill\"")).isEqualTo(1.0);
 
@@ -108,9 +108,9 @@ class StageControlIT {
             await().atMost(Duration.ofSeconds(60)).until(() -> "done".equals(
                     given().get("/admin/migrations/messages/backfill?direction=reverse").jsonPath().getString("state")));
             awaitHeldBy("messages", "verification");
-            assertThat(applied("messages")).as("a reverse backfill alone is not enough").isEqualTo("rampdown");
+            assertThat(TurnoutProcess.applied("messages")).as("a reverse backfill alone is not enough").isEqualTo("rampdown");
             verify("messages");
-            awaitApplied("messages", "legacy");
+            TurnoutProcess.awaitApplied("messages", "legacy");
         } finally {
             done.set(true);
         }
@@ -137,11 +137,6 @@ class StageControlIT {
         given().get("/q/health/ready").then().statusCode(200);
     }
 
-    private static void request(String domain, String target, String reason) {
-        given().contentType(ContentType.JSON).body(Map.of("target", target, "reason", reason))
-                .post("/admin/migrations/" + domain + "/stage").then().statusCode(202);
-    }
-
     private static double metric(String name, String domain, String label) {
         double total = 0;
         for (String line : given().get("/q/metrics").asString().split("\n")) {
@@ -157,14 +152,6 @@ class StageControlIT {
         await().atMost(Duration.ofSeconds(60)).until(() -> "done".equals(
                 given().get("/admin/migrations/" + domain + "/verification/" + run).jsonPath().getString("state")));
         assertThat(given().get("/admin/migrations/" + domain + "/verification/" + run).jsonPath().getBoolean("clean")).isTrue();
-    }
-
-    private static String applied(String domain) {
-        return given().get("/admin/migrations/" + domain).jsonPath().getString("applied");
-    }
-
-    private static void awaitApplied(String domain, String stage) {
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).until(() -> stage.equals(applied(domain)));
     }
 
     private static void awaitHeldBy(String domain, String gate) {

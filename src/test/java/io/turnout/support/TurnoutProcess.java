@@ -62,8 +62,7 @@ public final class TurnoutProcess implements AutoCloseable {
      * domain is routed by the target stage.
      */
     public void walkTo(String domain, String target) {
-        given().contentType("application/json").body(Map.of("target", target, "reason", "walk to " + target))
-                .post("/admin/migrations/" + domain + "/stage").then().statusCode(202);
+        requestStage(domain, target, "walk to " + target);
         await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(250)).until(() -> {
             var view = given().get("/admin/migrations/" + domain).jsonPath();
             if (target.equals(view.getString("applied"))) return true;
@@ -81,6 +80,22 @@ public final class TurnoutProcess implements AutoCloseable {
             }
             return false;
         });
+    }
+
+    /** Asks for a desired stage through the stage API. */
+    public static void requestStage(String domain, String target, String reason) {
+        given().contentType("application/json").body(Map.of("target", target, "reason", reason))
+                .post("/admin/migrations/" + domain + "/stage").then().statusCode(202);
+    }
+
+    /** The stage the domain is routed by, from the control API. */
+    public static String applied(String domain) {
+        return given().get("/admin/migrations/" + domain).jsonPath().getString("applied");
+    }
+
+    /** Waits until the domain is routed by {@code stage}. */
+    public static void awaitApplied(String domain, String stage) {
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).until(() -> stage.equals(applied(domain)));
     }
 
     /** Sets an environment variable for the next start. */
@@ -107,7 +122,9 @@ public final class TurnoutProcess implements AutoCloseable {
             if (!p.isAlive()) throw new IllegalStateException("Turnout exited; see " + dir.resolve("turnout.log"));
             try {
                 return given().get("/q/health/ready").statusCode() == 200
-                        && given().get("/admin/migrations").jsonPath().getList("domains.findAll { it.nextStep != null && it.nextStep.ready }").isEmpty();
+                        // every flag read, and no step left whose gates pass
+                        && given().get("/admin/migrations").jsonPath().getList("domains.findAll { it.flagProblem == null "
+                                + "&& (it.desired == null || (it.nextStep != null && it.nextStep.ready)) }").isEmpty();
             } catch (Exception e) {
                 return false;
             }
