@@ -1,14 +1,12 @@
 package io.turnout.control;
 
-import io.turnout.db.Databases;
+import io.quarkus.panache.common.Parameters;
+import io.quarkus.panache.common.Sort;
+import io.smallrye.mutiny.Uni;
 import io.vertx.core.Future;
-import io.vertx.core.json.JsonObject;
-import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.Tuple;
 import jakarta.inject.Singleton;
+import java.time.Duration;
 import java.time.OffsetDateTime;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.jboss.logging.Logger;
@@ -16,11 +14,14 @@ import org.jboss.logging.Logger;
 /**
  * The append-only record of what happened to each domain's migration and who did it: desired
  * stage changes, applied and held steps, fences, backfill, verification and repair runs. Kept in
- * {@code turnout_audit} in the control database; never updated, never deleted by Turnout.
+ * {@code turnout_audit} in the control database ({@link AuditRecord}); never updated, never
+ * deleted by Turnout.
  */
 @Singleton
 public class Audit {
     private static final Logger LOG = Logger.getLogger(Audit.class);
+    /** Longest an audit write or page may take. */
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     /** Who acts when a change comes from the flag rather than from a request. */
     public static final String FLAG = "flag";
@@ -33,44 +34,53 @@ public class Audit {
     public record Entry(long id, OffsetDateTime at, String domain, String action, String actor, String from, String to, String reason,
             Map<String, Object> detail) {}
 
-    private static final String INSERT = "INSERT INTO turnout_audit (domain, action, actor, from_stage, to_stage, reason, detail) "
-            + "VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    private final ControlRecords records;
 
-    private final Databases databases;
-
-    public Audit(Databases databases) {
-        this.databases = databases;
+    public Audit(ControlRecords records) {
+        this.records = records;
     }
 
-    /** Appends an entry on {@code client} (a transaction, so it commits with the change it records). */
-    public Future<Void> record(SqlClient client, String domain, String action, String actor, String from, String to, String reason,
-            Map<String, Object> detail) {
-        return client.preparedQuery(INSERT)
-                .execute(Tuple.of(domain, action, actor, from, to, reason, detail == null ? null : new JsonObject(detail)))
-                .mapEmpty();
+    /** Appends an entry in the current transaction, so it commits with the change it records. */
+    Uni<Void> append(String domain, String action, String actor, String from, String to, String reason, Map<String, Object> detail) {
+        AuditRecord r = new AuditRecord();
+        r.domain = domain;
+        r.action = action;
+        r.actor = actor;
+        r.fromStage = from;
+        r.toStage = to;
+        r.reason = reason;
+        r.detail = detail;
+        return r.persist().replaceWithVoid();
+    }
+
+    /** Appends an entry in a transaction of its own; fails when it could not be written. */
+    public Future<Void> write(String domain, String action, String actor, String from, String to, String reason, Map<String, Object> detail) {
+        return records.transaction(TIMEOUT, "write audit entry '" + action + "'",
+                () -> append(domain, action, actor, from, to, reason, detail));
     }
 
     /** Appends an entry on its own; a failure is logged, never thrown at the work it describes. */
     public Future<Void> record(String domain, String action, String actor, String from, String to, String reason, Map<String, Object> detail) {
-        return record(databases.control().work(), domain, action, actor, from, to, reason, detail)
+        return write(domain, action, actor, from, to, reason, detail)
                 .onFailure(e -> LOG.errorf("Domain %s: audit entry '%s' not written: %s", domain, action, e.getMessage()))
                 .otherwiseEmpty();
     }
 
     /** Entries after {@code afterId}, oldest first, optionally of one domain and not older than {@code since}. */
     public Future<List<Entry>> page(String domain, OffsetDateTime since, long afterId, int limit) {
-        return databases.control().work()
-                .preparedQuery("SELECT id, at, domain, action, actor, from_stage, to_stage, reason, detail FROM turnout_audit "
-                        + "WHERE id > $1 AND ($2::text IS NULL OR domain = $2) AND ($3::timestamptz IS NULL OR at >= $3) ORDER BY id LIMIT $4")
-                .execute(Tuple.of(afterId, domain, since, limit))
-                .map(rows -> {
-                    List<Entry> out = new ArrayList<>();
-                    for (Row r : rows) {
-                        JsonObject detail = r.getJsonObject(8);
-                        out.add(new Entry(r.getLong(0), r.getOffsetDateTime(1), r.getString(2), r.getString(3), r.getString(4),
-                                r.getString(5), r.getString(6), r.getString(7), detail == null ? null : detail.getMap()));
-                    }
-                    return out;
-                });
+        StringBuilder where = new StringBuilder("id > :after");
+        Parameters params = Parameters.with("after", afterId);
+        if (domain != null) {
+            where.append(" and domain = :domain");
+            params.and("domain", domain);
+        }
+        if (since != null) {
+            where.append(" and at >= :since");
+            params.and("since", since);
+        }
+        return records.transaction(TIMEOUT, "read the audit", () -> AuditRecord.<AuditRecord>find(where.toString(), Sort.by("id"), params)
+                .range(0, limit - 1).list()
+                .map(list -> list.stream().map(r -> new Entry(r.id, r.at, r.domain, r.action, r.actor, r.fromStage, r.toStage, r.reason,
+                        r.detail)).toList()));
     }
 }

@@ -116,7 +116,7 @@ public class MigrationsResource {
             Stage applied = router.stage(d);
             // the desired stage is what the flag says: it is recorded (action "desired") once the flag is read back
             return Future.fromCompletionStage(flagWriter.write(d, target))
-                    .compose(v -> audit.record(databases.control().work(), d.name(), "stage-requested", Audit.ANONYMOUS, applied.label(),
+                    .compose(v -> audit.write(d.name(), "stage-requested", Audit.ANONYMOUS, applied.label(),
                             target.label(), reason, Map.of("flagStore", flagWriter.describe())))
                     .compose(v -> describe(d))
                     .map(view -> Response.accepted(view.toString()).type(MediaType.APPLICATION_JSON).build());

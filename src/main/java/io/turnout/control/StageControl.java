@@ -3,9 +3,12 @@ package io.turnout.control;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.quarkus.panache.common.Parameters;
+import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.Startup;
+import io.smallrye.mutiny.Uni;
 import io.turnout.TurnoutConfig;
-import io.turnout.db.Databases;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Domains;
 import io.turnout.flags.StageChanged;
@@ -16,11 +19,8 @@ import io.turnout.routing.Stage;
 import io.turnout.routing.WriteFence;
 import io.turnout.sync.OutboxRelay;
 import io.vertx.core.Future;
-import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.SqlConnection;
-import io.vertx.sqlclient.Tuple;
-import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.event.Event;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 import java.time.Duration;
 import java.time.Instant;
@@ -58,7 +58,7 @@ public class StageControl {
 
     private final TurnoutConfig config;
     private final Domains domains;
-    private final Databases databases;
+    private final ControlRecords records;
     private final StageFlags flags;
     private final AppliedStages stages;
     private final WriteFence fence;
@@ -78,12 +78,12 @@ public class StageControl {
         return t;
     });
 
-    public StageControl(TurnoutConfig config, Domains domains, Databases databases, StageFlags flags, AppliedStages stages,
+    public StageControl(TurnoutConfig config, Domains domains, ControlRecords records, StageFlags flags, AppliedStages stages,
             WriteFence fence, OutboxRelay relay, ShadowStats shadow, Gates gates, Audit audit, Event<StageChanged> changed,
             MeterRegistry registry) {
         this.config = config;
         this.domains = domains;
-        this.databases = databases;
+        this.records = records;
         this.flags = flags;
         this.stages = stages;
         this.fence = fence;
@@ -104,8 +104,11 @@ public class StageControl {
         for (Domain d : domains.all()) {
             StageRow row = rows.get(d.name());
             if (row == null) {
-                await(databases.control().work().preparedQuery("INSERT INTO turnout_stage (domain, applied) VALUES ($1, 'legacy') "
-                        + "ON CONFLICT (domain) DO NOTHING").execute(Tuple.of(d.name())), READ_TIMEOUT, "record the stage of " + d.name());
+                // another replica may record it at the same moment: the first one wins, and both route by legacy
+                await(records.transaction(READ_TIMEOUT, "record the stage of " + d.name(), () -> Panache.getSession()
+                                .chain(session -> session.createNativeQuery("INSERT INTO turnout_stage (domain, applied) VALUES (:domain, 'legacy') "
+                                        + "ON CONFLICT (domain) DO NOTHING").setParameter("domain", d.name()).executeUpdate())),
+                        READ_TIMEOUT, "record the stage of " + d.name());
                 stages.set(d.name(), Stage.LEGACY);
             } else if (row.applied() != null) {
                 stages.set(d.name(), row.applied());
@@ -123,9 +126,8 @@ public class StageControl {
 
     /** The domain's stage row as recorded now. */
     public Future<StageRow> row(Domain d) {
-        return databases.control().work().preparedQuery("SELECT " + StageRow.COLUMNS + " FROM turnout_stage WHERE domain = $1")
-                .execute(Tuple.of(d.name()))
-                .map(rows -> rows.size() == 0 ? null : StageRow.of(rows.iterator().next()));
+        return records.transaction(READ_TIMEOUT, "read the stage of " + d.name(),
+                () -> StageRecord.<StageRecord>findById(d.name()).map(r -> r == null ? null : StageRow.of(r)));
     }
 
     /** The gates of the domain's next step toward {@code desired}, evaluated now; empty when there is no step to take. */
@@ -191,11 +193,11 @@ public class StageControl {
     }
 
     private void recordDesired(Domain d, StageRow row, Stage desired) {
-        await(databases.control().work().withTransaction(tx -> tx
-                        .preparedQuery("UPDATE turnout_stage SET desired = $2 WHERE domain = $1 AND desired IS DISTINCT FROM $2")
-                        .execute(Tuple.of(d.name(), desired.label()))
-                        .compose(r -> r.rowCount() == 0 ? Future.succeededFuture()
-                                : audit.record(tx, d.name(), "desired", Audit.FLAG, row.applied().label(), desired.label(),
+        await(records.transaction(READ_TIMEOUT, "record the desired stage of " + d.name(), () -> StageRecord
+                        .update("desired = :desired where domain = :domain and (desired is null or desired <> :desired)",
+                                Parameters.with("domain", d.name()).and("desired", desired.label()))
+                        .chain(n -> n == 0 ? Uni.createFrom().voidItem()
+                                : audit.append(d.name(), "desired", Audit.FLAG, row.applied().label(), desired.label(),
                                         "flag " + d.flag() + " names " + desired.label(), null))),
                 READ_TIMEOUT, "record the desired stage of " + d.name());
         LOG.infof("Domain %s: desired stage %s (flag %s); applied %s", d.name(), desired.label(), d.flag(), row.applied().label());
@@ -231,18 +233,23 @@ public class StageControl {
         Map<String, Object> detail = new LinkedHashMap<>(fenceDetail);
         passed.forEach(g -> detail.put(g.name(), Map.of("why", g.why(), "evidence", g.evidence())));
         long ms = Math.max(50, timeout.toMillis());
-        Boolean taken = await(databases.control().work().withTransaction((SqlConnection tx) -> tx
-                        .query("SET LOCAL lock_timeout = " + ms).execute()
-                        .compose(v -> tx.query("SET LOCAL statement_timeout = " + ms).execute())
-                        .compose(v -> tx.preparedQuery("UPDATE turnout_stage SET applied = $3, changed_at = clock_timestamp(), "
-                                        + "mirrored_since = CASE WHEN $4 THEN NULL WHEN $5 THEN clock_timestamp() ELSE mirrored_since END, "
-                                        + "shadow_compared = 0, shadow_confirmed = 0 WHERE domain = $1 AND applied = $2")
-                                .execute(Tuple.of(d.name(), step.from().label(), step.to().label(), step.to().mirror().isEmpty(),
-                                        step.from().mirror().isEmpty() && step.to().mirror().isPresent())))
-                        .compose(r -> r.rowCount() == 0 ? Future.succeededFuture(false)
-                                : audit.record(tx, d.name(), "applied", Audit.TURNOUT, step.from().label(), step.to().label(),
-                                        (step.forward() ? "forward" : "backward") + " step toward the desired stage", detail).map(true))),
-                timeout.plusSeconds(1), "record step " + step + " of " + d.name());
+        String what = "record step " + step + " of " + d.name();
+        // the switch waits for copies holding the row FOR SHARE at most this long; times come from the
+        // database clock, which the gates compare with the runs' start times
+        Boolean taken = await(records.transaction(timeout.plusSeconds(1), what, () -> Panache.getSession().chain(session -> session
+                        .createNativeQuery("SELECT set_config('lock_timeout', :ms, true), set_config('statement_timeout', :ms, true)")
+                        .setParameter("ms", Long.toString(ms)).getSingleResult()
+                        .chain(v -> session.createNativeQuery("UPDATE turnout_stage SET applied = :to, changed_at = clock_timestamp(), "
+                                        + "mirrored_since = CASE WHEN :stopsMirroring THEN NULL WHEN :startsMirroring THEN clock_timestamp() "
+                                        + "ELSE mirrored_since END, shadow_compared = 0, shadow_confirmed = 0 WHERE domain = :domain AND applied = :from")
+                                .setParameter("domain", d.name()).setParameter("from", step.from().label()).setParameter("to", step.to().label())
+                                .setParameter("stopsMirroring", step.to().mirror().isEmpty())
+                                .setParameter("startsMirroring", step.from().mirror().isEmpty() && step.to().mirror().isPresent())
+                                .executeUpdate()))
+                        .chain(n -> n == 0 ? Uni.createFrom().item(false)
+                                : audit.append(d.name(), "applied", Audit.TURNOUT, step.from().label(), step.to().label(),
+                                        (step.forward() ? "forward" : "backward") + " step toward the desired stage", detail).replaceWith(true))),
+                timeout.plusSeconds(1), what);
         if (!taken) {
             LOG.infof("Domain %s: step %s not taken: the recorded stage changed meanwhile", d.name(), step);
             return false;
@@ -320,21 +327,22 @@ public class StageControl {
     /** Adds the shadow comparisons counted since the last pass to the stage row they were counted at. */
     private void flushShadow(Domain d) {
         for (ShadowStats.Delta delta : shadow.drain(d.name())) {
-            databases.control().work().preparedQuery("UPDATE turnout_stage SET shadow_compared = shadow_compared + $3, "
-                            + "shadow_confirmed = shadow_confirmed + $4 WHERE domain = $1 AND applied = $2")
-                    .execute(Tuple.of(d.name(), delta.stage().label(), delta.compared(), delta.confirmed()))
+            records.transaction(READ_TIMEOUT, "count shadow comparisons", () -> StageRecord
+                            .update("shadowCompared = shadowCompared + :compared, shadowConfirmed = shadowConfirmed + :confirmed "
+                                    + "where domain = :domain and applied = :stage", Parameters.with("domain", d.name())
+                                    .and("stage", delta.stage().label()).and("compared", delta.compared()).and("confirmed", delta.confirmed())))
                     .onFailure(e -> LOG.warnf("Domain %s: %d shadow comparisons not counted (%s)", d.name(), delta.compared(), e.getMessage()));
         }
     }
 
     private Future<Map<String, StageRow>> load() {
-        return databases.control().work().query("SELECT " + StageRow.COLUMNS + " FROM turnout_stage").execute().map(rows -> {
+        return records.transaction(READ_TIMEOUT, "read the applied stages", () -> StageRecord.<StageRecord>listAll().map(list -> {
             Map<String, StageRow> out = new HashMap<>();
-            for (Row r : rows) {
-                if (domains.find(r.getString(0)).isPresent()) out.put(r.getString(0), StageRow.of(r));
+            for (StageRecord r : list) {
+                if (domains.find(r.domain).isPresent()) out.put(r.domain, StageRow.of(r));
             }
             return out;
-        });
+        }));
     }
 
     private static Duration remaining(long deadline) {
@@ -356,8 +364,14 @@ public class StageControl {
         }
     }
 
-    @PreDestroy
-    void close() {
-        timer.shutdownNow();
+    /** Lets a pass in progress finish (each of its waits is bounded) before the container stops under it. */
+    void stop(@Observes ShutdownEvent event) {
+        timer.shutdown();
+        try {
+            if (!timer.awaitTermination(READ_TIMEOUT.toMillis() + 1000, TimeUnit.MILLISECONDS)) timer.shutdownNow();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            timer.shutdownNow();
+        }
     }
 }

@@ -1,7 +1,6 @@
 package io.turnout.control;
 
 import io.turnout.routing.Stage;
-import io.vertx.sqlclient.Row;
 import java.time.OffsetDateTime;
 
 /**
@@ -12,11 +11,9 @@ import java.time.OffsetDateTime;
 record StageRow(String domain, Stage applied, OffsetDateTime changedAt, Stage desired, OffsetDateTime mirroredSince,
         long shadowCompared, long shadowConfirmed) {
 
-    static final String COLUMNS = "domain, applied, changed_at, desired, mirrored_since, shadow_compared, shadow_confirmed";
-
-    static StageRow of(Row r) {
-        return new StageRow(r.getString(0), Stage.ofLabel(r.getString(1)).orElse(null), r.getOffsetDateTime(2),
-                Stage.ofLabel(r.getString(3)).orElse(null), r.getOffsetDateTime(4), r.getLong(5), r.getLong(6));
+    static StageRow of(StageRecord r) {
+        return new StageRow(r.domain, Stage.ofLabel(r.applied).orElse(null), r.changedAt, r.desired == null ? null : Stage.ofLabel(r.desired).orElse(null),
+                r.mirroredSince, r.shadowCompared, r.shadowConfirmed);
     }
 
     /** Since when the mirroring store has received every write (rows written before this was kept: since the stage was applied). */

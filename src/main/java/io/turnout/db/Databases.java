@@ -25,6 +25,7 @@ import org.jboss.logging.Logger;
 /**
  * The databases that domains name, each with a pool. When none of them has a URL, Turnout starts
  * embedded PostgreSQL and creates each database there, with the demo tables on first start.
+ * Turnout's own tables in each database are brought to this release's version ({@link Schema}).
  */
 @Singleton
 public class Databases {
@@ -36,6 +37,8 @@ public class Databases {
     private final Map<String, Database> byName = new LinkedHashMap<>();
     private final EmbeddedServer embedded;
     private final Database control;
+    private final PgConnectOptions controlOptions;
+    private final TimeoutsConfig timeouts;
 
     public Databases(TurnoutConfig config, Vertx vertx) {
         Map<String, DatabaseConfig> configured = config.databases();
@@ -55,12 +58,14 @@ public class Databases {
             embedded = EmbeddedServer.start(config.embedded().dataDirectory(), config.embedded().port(),
                     config.embedded().unsafeLoseWritesOnCrash());
         }
+        Map<String, PgConnectOptions> connectTo = new LinkedHashMap<>();
         for (Map.Entry<String, DatabaseConfig> e : configured.entrySet()) {
             String name = e.getKey();
             if (!name.matches("[a-z][a-z0-9_]{0,62}")) {
                 throw new IllegalStateException("Database name '" + name + "' must be lower-case letters, digits and _");
             }
             PgConnectOptions options = embedded == null ? external(e.getValue()) : embeddedOptions(name);
+            connectTo.put(name, options);
             TimeoutsConfig t = config.timeouts();
             Pool data = pool("turnout-" + name, options, e.getValue().poolSize(), t.dataWaitQueue(), t.dataConnection(),
                     t.dataStatement(), t.dataLock(), t, vertx);
@@ -73,10 +78,12 @@ public class Databases {
             throw new IllegalStateException("turnout.control.database names '" + config.control().database()
                     + "', which is not declared under turnout.databases");
         }
-        run(control, "db/control-plane.sql", Map.of());
         this.control = control;
+        this.controlOptions = connectTo.get(control.name());
+        this.timeouts = config.timeouts();
         for (Database db : byName.values()) {
-            run(db, "db/control.sql", Map.of());
+            Schema.migrate(db.name(), connectTo.get(db.name()), Schema.STORE);
+            if (db == control) Schema.migrate(db.name(), connectTo.get(db.name()), Schema.CONTROL);
             if (embedded != null) {
                 run(db, "db/demo/" + db.name() + ".sql",
                         Map.of(":demo_rows", Integer.toString(config.embedded().demoRows())));
@@ -174,6 +181,16 @@ public class Databases {
     /** The database holding Turnout's control tables. */
     public Database control() {
         return control;
+    }
+
+    /**
+     * A pool in the control database for Turnout's control records (Hibernate Reactive), with the
+     * same connection settings and bounds as background work there.
+     */
+    public Pool controlRecordsPool(Vertx vertx, int size) {
+        TimeoutsConfig t = timeouts;
+        return pool("turnout-control", controlOptions, size, WORK_WAIT_QUEUE, t.workConnection(), t.workStatement(), t.workLock(),
+                t, vertx);
     }
 
     /** Port of the embedded server, when Turnout runs one. */

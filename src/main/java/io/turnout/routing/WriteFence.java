@@ -63,13 +63,7 @@ public class WriteFence {
     }
 
     public void leaveWrite(String domain) {
-        Gate g = gate(domain);
-        Promise<Void> idle;
-        synchronized (g) {
-            g.writes--;
-            idle = idle(g);
-        }
-        if (idle != null) idle.tryComplete();
+        leave(domain, false);
     }
 
     /** Admits a copy into either store, or fails with {@link Fenced} while the fence is closed. */
@@ -83,10 +77,15 @@ public class WriteFence {
     }
 
     public void leaveCopy(String domain) {
+        leave(domain, true);
+    }
+
+    private void leave(String domain, boolean copy) {
         Gate g = gate(domain);
         Promise<Void> idle;
         synchronized (g) {
-            g.copies--;
+            if (copy) g.copies--;
+            else g.writes--;
             idle = idle(g);
         }
         if (idle != null) idle.tryComplete();

@@ -57,6 +57,18 @@ public final class Flags {
     }
 
     static void write(Map<String, String> variants) {
+        try {
+            Files.createDirectories(FILE.getParent());
+            Path tmp = Files.createTempFile(FILE.getParent(), "flags", ".json");
+            Files.writeString(tmp, json(variants));
+            Files.move(tmp, FILE, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A flag file naming each domain's variant ({@code "name"}, or {@code "name|off"} for a disabled flag). */
+    public static String json(Map<String, String> variants) {
         StringBuilder json = new StringBuilder("{\"version\":2,\"features\":[");
         String sep = "";
         for (Map.Entry<String, String> e : variants.entrySet()) {
@@ -68,15 +80,7 @@ public final class Flags {
                     .append("]}],\"variants\":[]}");
             sep = ",";
         }
-        json.append("]}");
-        try {
-            Files.createDirectories(FILE.getParent());
-            Path tmp = Files.createTempFile(FILE.getParent(), "flags", ".json");
-            Files.writeString(tmp, json);
-            Files.move(tmp, FILE, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return json.append("]}").toString();
     }
 
     public static List<Stage> all() {

@@ -98,6 +98,16 @@ public final class TurnoutProcess implements AutoCloseable {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).until(() -> stage.equals(applied(domain)));
     }
 
+    /** The directory holding the embedded server's data. */
+    public Path dataDirectory() {
+        return dir.resolve("pgdata");
+    }
+
+    /** Port the embedded server listens on. */
+    public int pgPort() {
+        return pgPort;
+    }
+
     /** Sets an environment variable for the next start. */
     public TurnoutProcess with(String name, String value) {
         env.put(name, value);
@@ -111,7 +121,7 @@ public final class TurnoutProcess implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("turnout.log").toFile()));
         pb.environment().put("QUARKUS_HTTP_PORT", Integer.toString(httpPort));
-        pb.environment().put("TURNOUT_EMBEDDED_DATA_DIRECTORY", dir.resolve("pgdata").toString());
+        pb.environment().put("TURNOUT_EMBEDDED_DATA_DIRECTORY", dataDirectory().toString());
         pb.environment().put("TURNOUT_EMBEDDED_PORT", Integer.toString(pgPort));
         pb.environment().put("TURNOUT_FLAGS_FILE", dir.resolve("flags.json").toString());
         pb.environment().putAll(env);
