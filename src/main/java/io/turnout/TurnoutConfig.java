@@ -49,6 +49,9 @@ public interface TurnoutConfig {
     /** How stage control moves a domain's applied stage toward the desired one (docs/release-managers.md). */
     StagesConfig stages();
 
+    /** How replicas find out about each other (docs/sre.md, "Replicas"). */
+    FleetConfig fleet();
+
     /** External read-only search services (Connectra-style) that domains may read from, by name. */
     Map<String, SearchOriginConfig> search();
 
@@ -187,6 +190,16 @@ public interface TurnoutConfig {
         /** How often the pre-flight checks run again while they hold {@code legacy -> dual_write}. */
         @WithDefault("60s")
         Duration preflightInterval();
+    }
+
+    interface FleetConfig {
+        /** How often a replica records that it is alive and the stage it routes each domain by. */
+        @WithDefault("1s")
+        Duration heartbeatInterval();
+
+        /** A replica whose last heartbeat is older than this is stale: shown, and no longer waited for. */
+        @WithDefault("10s")
+        Duration staleAfter();
     }
 
     interface GatesConfig {

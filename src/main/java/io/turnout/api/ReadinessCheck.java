@@ -2,10 +2,12 @@ package io.turnout.api;
 
 import io.smallrye.health.api.AsyncHealthCheck;
 import io.smallrye.mutiny.Uni;
+import io.turnout.TurnoutConfig;
 import io.turnout.db.Database;
 import io.turnout.db.Databases;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Domains;
+import io.turnout.fleet.Replicas;
 import io.turnout.search.SearchClient;
 import io.turnout.search.SearchOrigins;
 import io.turnout.store.Store;
@@ -25,7 +27,9 @@ import org.eclipse.microprofile.health.Readiness;
  * Ready when every database that some domain reads from or writes first to, at its current stage,
  * answers. A database that only takes second writes does not take Turnout out of rotation: the
  * outbox covers it, and its state shows in the check's data. So does each search origin's breaker:
- * a search outage answers 503 for its own domains' reads but keeps the replica in rotation.
+ * a search outage answers 503 for its own domains' reads but keeps the replica in rotation. A
+ * replica that has not reached the control database within {@code turnout.fleet.stale-after} is
+ * not ready: it may route by a stage the fleet has left.
  */
 @Readiness
 public class ReadinessCheck implements AsyncHealthCheck {
@@ -34,7 +38,13 @@ public class ReadinessCheck implements AsyncHealthCheck {
     private final DataRouter router;
     private final SearchOrigins search;
 
-    public ReadinessCheck(Databases databases, Domains domains, DataRouter router, SearchOrigins search) {
+    private final Replicas replicas;
+    private final Duration staleAfter;
+
+    public ReadinessCheck(Databases databases, Domains domains, DataRouter router, SearchOrigins search, Replicas replicas,
+            TurnoutConfig config) {
+        this.replicas = replicas;
+        this.staleAfter = config.fleet().staleAfter();
         this.databases = databases;
         this.domains = domains;
         this.router = router;
@@ -64,6 +74,13 @@ public class ReadinessCheck implements AsyncHealthCheck {
                         String state = pings.get(i++).result();
                         b.withData(db.name(), state);
                         if (!"up".equals(state) && needed.contains(db.name())) b.down();
+                    }
+                    // a replica cut off from the control database may route by a stage the fleet has left: out of rotation until it is back
+                    if (replicas.inContact(staleAfter)) {
+                        b.withData("fleet", "replica " + replicas.id() + " in contact with the control database");
+                    } else {
+                        b.down().withData("fleet", "replica " + replicas.id() + " has not reached the control database for "
+                                + staleAfter.toSeconds() + " s");
                     }
                     // a flag that names no stage holds the domain where it is: reported, never a reason to be unready
                     for (Domain d : domains.all()) {

@@ -3,6 +3,7 @@ package io.turnout.control;
 import io.turnout.TurnoutConfig;
 import io.turnout.TurnoutConfig.GatesConfig;
 import io.turnout.domain.Domain;
+import io.turnout.fleet.Replicas;
 import io.turnout.routing.Stage;
 import io.turnout.sync.Backfill;
 import io.turnout.sync.Direction;
@@ -41,9 +42,12 @@ public class Gates {
     private final Backfill backfill;
     private final Verification verification;
     private final OutboxRelay relay;
+    private final Replicas replicas;
     private final Map<String, Long> preflightRunAt = new ConcurrentHashMap<>();
 
-    public Gates(TurnoutConfig config, Preflight preflight, Backfill backfill, Verification verification, OutboxRelay relay) {
+    public Gates(TurnoutConfig config, Preflight preflight, Backfill backfill, Verification verification, OutboxRelay relay,
+            Replicas replicas) {
+        this.replicas = replicas;
         this.config = config;
         this.preflight = preflight;
         this.backfill = backfill;
@@ -90,7 +94,32 @@ public class Gates {
             }
         }
         if (!step.forward() && step.movesAuthority()) gates.add(Future.succeededFuture(noParked(d)));
+        if (step.forward() && step.to() != Stage.RETIRED) gates.add(fleet(d, step));
         return Future.all(gates).map(v -> gates.stream().map(Future::result).toList());
+    }
+
+    /**
+     * Every live replica routes by the step's starting stage, so replicas are never more than one
+     * step apart. Stale replicas (no heartbeat within {@code turnout.fleet.stale-after}) are not waited for.
+     */
+    private Future<Gate> fleet(Domain d, Step step) {
+        return replicas.all().map(all -> {
+            Map<String, Object> evidence = new LinkedHashMap<>();
+            List<String> behind = new ArrayList<>();
+            int live = 0;
+            for (Replicas.Replica r : all) {
+                if (!r.state().equals("live")) continue;
+                live++;
+                String at = r.stages().get(d.name());
+                evidence.put(r.id(), at == null ? "unknown" : at);
+                if (!step.from().label().equals(at)) behind.add(r.id() + " (" + r.host() + ") at " + (at == null ? "no stage yet" : at));
+            }
+            if (!behind.isEmpty()) {
+                return Gate.fail("replicas", "not every live replica routes by " + step.from().label() + " yet: " + String.join(", ", behind),
+                        evidence);
+            }
+            return Gate.pass("replicas", "all " + live + " live replicas route by " + step.from().label(), evidence);
+        });
     }
 
     GatesConfig limits(Domain d) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.turnout.api.Problems;
 import io.turnout.domain.Domain;
+import io.turnout.fleet.Replicas;
 import io.turnout.db.Databases;
 import io.turnout.domain.Domains;
 import io.turnout.flags.FlagWriter;
@@ -53,12 +54,14 @@ public class MigrationsResource {
     private final StageFlags flags;
     private final FlagWriter flagWriter;
     private final Audit audit;
+    private final Replicas replicas;
     private final Databases databases;
     private final ObjectMapper json;
 
     public MigrationsResource(Domains domains, DataRouter router, OutboxRelay relay, Backfill backfill,
             Verification verification, Preflight preflight, StageControl control, StageFlags flags, FlagWriter flagWriter,
-            Audit audit, Databases databases, ObjectMapper json) {
+            Audit audit, Databases databases, Replicas replicas, ObjectMapper json) {
+        this.replicas = replicas;
         this.control = control;
         this.flags = flags;
         this.flagWriter = flagWriter;
@@ -307,7 +310,8 @@ public class MigrationsResource {
         Future<List<Preflight.Result>> checks = preflight.latest(d);
         Future<StageRow> row = control.row(d);
         Future<ObjectNode> step = row.compose(r -> stepJson(d, r));
-        return Future.all(List.of(forward, reverse, verified, checks, row, step)).map(v -> {
+        Future<List<Replicas.Replica>> fleet = replicas.all();
+        return Future.all(List.of(forward, reverse, verified, checks, row, step, fleet)).map(v -> {
             ObjectNode node = json.createObjectNode();
             node.put("domain", d.name());
             node.put("stage", router.stage(d).label());
@@ -319,6 +323,12 @@ public class MigrationsResource {
             if (row.result() != null) node.put("appliedSince", row.result().changedAt().toString());
             node.set("nextStep", step.result());
             node.set("shadow", comparisonsJson(d, row.result()));
+            ArrayNode routedBy = node.putArray("replicas");
+            for (Replicas.Replica r : fleet.result()) {
+                if (r.state().equals("stopped")) continue;
+                routedBy.addObject().put("id", r.id()).put("host", r.host()).put("state", r.state()).put("self", r.id().equals(replicas.id()))
+                        .put("stage", r.stages().get(d.name()));
+            }
             node.put("flag", d.flag());
             node.put("legacy", describe(d.legacy()));
             node.put("new", describe(d.target()));

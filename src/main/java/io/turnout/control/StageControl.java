@@ -9,18 +9,29 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.Startup;
 import io.smallrye.mutiny.Uni;
 import io.turnout.TurnoutConfig;
+import io.turnout.db.Database;
+import io.turnout.db.Databases;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Domains;
 import io.turnout.flags.StageChanged;
 import io.turnout.flags.StageFlags;
+import io.turnout.fleet.Replicas;
+import io.turnout.fleet.StoreFence;
 import io.turnout.routing.AppliedStages;
 import io.turnout.routing.ShadowStats;
 import io.turnout.routing.Stage;
+import io.turnout.routing.StageStale;
 import io.turnout.routing.WriteFence;
 import io.turnout.sync.OutboxRelay;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.pgclient.PgConnection;
+import io.vertx.pgclient.pubsub.PgSubscriber;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
 import jakarta.enterprise.event.Event;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.event.ObservesAsync;
 import jakarta.inject.Singleton;
 import java.time.Duration;
 import java.time.Instant;
@@ -52,6 +63,14 @@ public class StageControl {
     private static final Duration APPLY_TIMEOUT = Duration.ofSeconds(30);
     /** Longest one read of the control database may take before this pass gives up and the next one tries again. */
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
+    /** How often a domain's fences are compared with its recorded stage when nothing suggests they differ. */
+    private static final Duration RECONCILE_EVERY = Duration.ofSeconds(10);
+    /** Longest a pass waits to read a domain's fences: a database that hangs must not hold up the others. */
+    private static final Duration FENCE_READ_TIMEOUT = Duration.ofSeconds(2);
+    /** Channel on which a recorded stage change is announced to every replica; the payload is the domain. */
+    static final String CHANNEL = "turnout_stage";
+    /** Class id of the coordinator locks ('TRNG'): one replica at a time changes a domain's stage and fences. */
+    private static final int COORDINATOR = 0x54524e47;
 
     /** A step that cannot be taken now: its failing gates, and since when it waits. */
     public record Held(Step step, List<Gate> failing, Instant since) {}
@@ -59,6 +78,18 @@ public class StageControl {
     private final TurnoutConfig config;
     private final Domains domains;
     private final ControlRecords records;
+    private final Databases databases;
+    private final Replicas replicas;
+    private final Vertx vertx;
+    /** Set while a follow of the recorded stages is queued on the stage thread. */
+    private final java.util.concurrent.atomic.AtomicBoolean followPending = new java.util.concurrent.atomic.AtomicBoolean();
+    private PgSubscriber subscriber;
+    /** Domains whose fences are compared with the recorded stage at the next pass; every one of them every {@link #RECONCILE_EVERY}. */
+    private final java.util.Set<String> reconcileDue = ConcurrentHashMap.newKeySet();
+    private final Map<String, Long> nextReconcile = new ConcurrentHashMap<>();
+    /** What this replica's flag named at its last read, per domain. */
+    private final Map<String, Stage> lastRead = new ConcurrentHashMap<>();
+    private long heartbeat;
     private final StageFlags flags;
     private final AppliedStages stages;
     private final WriteFence fence;
@@ -80,7 +111,10 @@ public class StageControl {
 
     public StageControl(TurnoutConfig config, Domains domains, ControlRecords records, StageFlags flags, AppliedStages stages,
             WriteFence fence, OutboxRelay relay, ShadowStats shadow, Gates gates, Audit audit, Event<StageChanged> changed,
-            MeterRegistry registry) {
+            MeterRegistry registry, Databases databases, Replicas replicas, Vertx vertx) {
+        this.databases = databases;
+        this.replicas = replicas;
+        this.vertx = vertx;
         this.config = config;
         this.domains = domains;
         this.records = records;
@@ -114,9 +148,83 @@ public class StageControl {
                 stages.set(d.name(), row.applied());
                 LOG.infof("Domain %s: routed by its recorded stage %s", d.name(), row.applied().label());
             }
+            // the databases' fences name the recorded stage before this replica writes anything
+            reconcile(d, stages.get(d.name()));
         }
+        await(replicas.heartbeat(), READ_TIMEOUT, "record this replica in the control database");
+        LOG.infof("Replica %s joined the fleet", replicas.id());
+        subscriber = PgSubscriber.subscriber(vertx, databases.controlSession("turnout-notify")).reconnectPolicy(retries -> 1000L);
+        subscriber.channel(CHANNEL).handler(domain -> followSoon());
+        subscriber.connect().onFailure(e -> LOG.warnf("Listening for stage changes failed (%s); the %d ms poll still follows them",
+                e.getMessage(), config.flags().refreshInterval().toMillis()));
+        heartbeat = vertx.setPeriodic(config.fleet().heartbeatInterval().toMillis(), id -> replicas.heartbeat()
+                .onFailure(e -> LOG.warnf("Replica %s: heartbeat not recorded (%s)", replicas.id(), e.getMessage())));
         long every = Math.max(100, config.flags().refreshInterval().toMillis());
         timer.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /** A database refused a write routed by an old stage: follow the recorded one at once. */
+    void onStale(@ObservesAsync StageStale stale) {
+        reconcileDue.add(stale.domain());
+        followSoon();
+    }
+
+    /** Follows the recorded stages on the stage thread, once however many ask before it runs. */
+    private void followSoon() {
+        if (!followPending.compareAndSet(false, true)) return;
+        try {
+            timer.execute(() -> {
+                followPending.set(false);
+                try {
+                    Map<String, StageRow> rows = await(load(), READ_TIMEOUT, "read the applied stages");
+                    for (Domain d : domains.all()) {
+                        StageRow row = rows.get(d.name());
+                        if (row != null && row.applied() != null) follow(d, row.applied(), "the control database records it");
+                    }
+                } catch (RuntimeException e) {
+                    LOG.warnf("Following the recorded stages failed (%s); the next pass tries again", e.getMessage());
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            followPending.set(false);
+        }
+    }
+
+    /**
+     * Sets the domain's fence in each of its databases to the recorded stage where it names another
+     * (a switch that stopped half-way, a new domain), unless a replica is switching it right now.
+     */
+    private void reconcile(Domain d, Stage recorded) {
+        Map<String, String> fences = await(StoreFence.read(d), FENCE_READ_TIMEOUT, "read the fences of " + d.name());
+        if (StoreFence.databases(d).stream().allMatch(db -> recorded.label().equals(fences.get(db.name())))) return;
+        coordinated(d, () -> {
+            StageRow now = await(row(d), READ_TIMEOUT, "re-read the stage of " + d.name());
+            if (now == null || now.applied() == null) return false;
+            Duration limit = config.stages().fenceTimeout();
+            await(StoreFence.setAll(d, now.applied(), limit), limit.plusSeconds(1), "set the fences of " + d.name());
+            LOG.infof("Domain %s: fence set to %s in %s (it named %s)", d.name(), now.applied().label(),
+                    StoreFence.databases(d).stream().map(Database::name).toList(), fences.isEmpty() ? "nothing yet" : fences);
+            return true;
+        });
+    }
+
+    /**
+     * Runs {@code work} while this replica holds the domain's coordinator lock in the control database,
+     * on a connection of its own: one replica at a time changes a domain's stage and fences, and a
+     * replica that dies mid-way releases the lock with its connection. Empty when another holds it.
+     */
+    private <T> Optional<T> coordinated(Domain d, java.util.function.Supplier<T> work) {
+        SqlConnection session = await(PgConnection.connect(vertx, databases.controlSession("turnout-coordinator-" + replicas.id())).map(c -> (SqlConnection) c),
+                READ_TIMEOUT, "connect to the control database");
+        try {
+            boolean mine = await(session.preparedQuery("SELECT pg_try_advisory_lock($1, hashtext($2))").execute(Tuple.of(COORDINATOR, d.name()))
+                    .map(rows -> rows.iterator().next().getBoolean(0)), READ_TIMEOUT, "take the coordinator lock of " + d.name());
+            if (!mine) return Optional.empty();
+            return Optional.ofNullable(work.get());
+        } finally {
+            // closing the session releases its lock
+            session.close();
+        }
     }
 
     /** The step a domain waits for, while it is held. */
@@ -156,14 +264,32 @@ public class StageControl {
     private void control(Domain d, StageRow row) {
         if (row == null || row.applied() == null) return;
         follow(d, row.applied(), "the control database records it");
+        long passAt = System.nanoTime();
+        Long reconcileAt = nextReconcile.get(d.name());
+        if (reconcileDue.remove(d.name()) || reconcileAt == null || passAt >= reconcileAt) {
+            nextReconcile.put(d.name(), passAt + RECONCILE_EVERY.toNanos());
+            reconcile(d, row.applied());
+        }
         flushShadow(d);
         StageFlags.Desired desired = flags.read(d);
         if (desired.stage() == null) {
             held.remove(d.name());
             return;
         }
-        if (desired.stage() != row.desired()) recordDesired(d, row, desired.stage());
-        Step step = Step.toward(row.applied(), desired.stage());
+        // The fleet steps toward the desired stage recorded in the control database. A replica records
+        // what its flag names when that changes (or on its first read), not at every pass: replicas
+        // read the flag at different moments, and one still reading the old value must not undo the change.
+        Stage read = desired.stage();
+        Stage target = row.desired();
+        if (read != lastRead.get(d.name())) {
+            if (read != row.desired()) {
+                recordDesired(d, row, read);
+                target = read;
+            }
+            lastRead.put(d.name(), read);
+        }
+        if (target == null) return;
+        Step step = Step.toward(row.applied(), target);
         if (step == null) {
             if (held.remove(d.name()) != null) LOG.infof("Domain %s: at its desired stage %s", d.name(), row.applied().label());
             return;
@@ -178,8 +304,36 @@ public class StageControl {
             hold(d, step, failing);
             return;
         }
-        if (step.movesAuthority()) fenced(d, row, step, all);
-        else apply(d, row, step, all, APPLY_TIMEOUT, Map.of());
+        if (step.movesAuthority()) {
+            coordinated(d, () -> fenced(d, row, step, all));
+        } else {
+            // the databases' fences move first: a replica still routing by the old stage is refused there from now on
+            coordinated(d, () -> {
+                boolean taken = false;
+                try {
+                    Duration limit = config.stages().fenceTimeout();
+                    await(StoreFence.setAll(d, step.to(), limit), limit.plusSeconds(1), "set the fences of " + d.name());
+                    taken = apply(d, row, step, all, APPLY_TIMEOUT, Map.of());
+                } finally {
+                    if (!taken) reopen(d, step.from());
+                }
+                return taken;
+            });
+        }
+    }
+
+    /**
+     * After a step that was not taken: the fences name the stage that stays. Bounded by the fence
+     * timeout, since writes queue behind a fence change; what is left is repaired by a later pass.
+     */
+    private void reopen(Domain d, Stage stage) {
+        try {
+            Duration limit = config.stages().fenceTimeout();
+            await(StoreFence.setAll(d, stage, limit), limit.plusSeconds(1), "reopen the fences of " + d.name());
+        } catch (RuntimeException e) {
+            LOG.errorf("Domain %s: fences not reset to %s (%s); writes are refused until the next pass sets them", d.name(),
+                    stage.label(), e.getMessage());
+        }
     }
 
     /** Routes by the stage the control database records when it differs from this process's (set by another replica or an operator). */
@@ -188,7 +342,9 @@ public class StageControl {
         if (before != recorded) {
             LOG.infof("Domain %s: stage %s -> %s (%s)", d.name(), before.label(), recorded.label(), why);
             held.remove(d.name());
+            reconcileDue.add(d.name());
             changed.fire(new StageChanged(d.name(), before, recorded));
+            replicas.heartbeat().onFailure(e -> LOG.debugf("heartbeat after a stage change failed: %s", e.getMessage()));
         }
     }
 
@@ -247,8 +403,10 @@ public class StageControl {
                                 .setParameter("startsMirroring", step.from().mirror().isEmpty() && step.to().mirror().isPresent())
                                 .executeUpdate()))
                         .chain(n -> n == 0 ? Uni.createFrom().item(false)
-                                : audit.append(d.name(), "applied", Audit.TURNOUT, step.from().label(), step.to().label(),
-                                        (step.forward() ? "forward" : "backward") + " step toward the desired stage", detail).replaceWith(true))),
+                                : Panache.getSession().chain(session -> session.createNativeQuery("SELECT pg_notify(:channel, :domain)")
+                                        .setParameter("channel", CHANNEL).setParameter("domain", d.name()).getSingleResult())
+                                .chain(() -> audit.append(d.name(), "applied", Audit.TURNOUT, step.from().label(), step.to().label(),
+                                        (step.forward() ? "forward" : "backward") + " step toward the desired stage", detail)).replaceWith(true))),
                 timeout.plusSeconds(1), what);
         if (!taken) {
             LOG.infof("Domain %s: step %s not taken: the recorded stage changed meanwhile", d.name(), step);
@@ -265,18 +423,26 @@ public class StageControl {
      * outbox, switch, release. Aborts (the stage stays, writes resume) when that cannot finish within
      * the fence timeout; tried again after {@code turnout.stages.fence-retry}.
      */
-    private void fenced(Domain d, StageRow row, Step step, List<Gate> passed) {
+    private boolean fenced(Domain d, StageRow row, Step step, List<Gate> passed) {
         long start = System.nanoTime();
         Duration limit = config.stages().fenceTimeout();
         long deadline = start + limit.toNanos();
-        String phase = "waiting for writes in flight";
+        String phase = "waiting for this replica's writes in flight";
         boolean taken = false;
+        boolean known = true;
+        boolean touched = false;
         String failure = null;
         int drained = 0;
         try {
             await(fence.close(d.name()), remaining(deadline), phase);
+            // every replica's writes and copies: the databases refuse them from here, and this waits for those inside
+            phase = "closing the fence in " + StoreFence.databases(d).stream().map(Database::name).toList();
+            touched = true;
+            await(StoreFence.setAll(d, null, remaining(deadline)), remaining(deadline), phase);
             phase = "draining the outbox";
             drained = await(relay.drain(d, deadline), remaining(deadline), phase);
+            phase = "opening the fence at " + step.to().label();
+            await(StoreFence.setAll(d, step.to(), remaining(deadline)), remaining(deadline), phase);
             phase = "recording the switch";
             Map<String, Object> detail = new LinkedHashMap<>();
             detail.put("fence", Map.of("drainedKeys", drained, "millisBeforeSwitch", (System.nanoTime() - start) / 1_000_000));
@@ -290,11 +456,14 @@ public class StageControl {
                     if (now != null && now.applied() != null) follow(d, now.applied(), "re-read after an unanswered switch");
                     taken = now != null && now.applied() == step.to();
                 } catch (RuntimeException again) {
-                    LOG.errorf("Domain %s: stage unknown after an unanswered switch (%s); writes resume at %s and the next pass re-reads it",
-                            d.name(), again.getMessage(), stages.get(d.name()).label());
+                    known = false;
+                    LOG.errorf("Domain %s: stage unknown after an unanswered switch (%s); the databases' fences stay closed until a "
+                            + "pass reads the recorded stage and opens them at it", d.name(), again.getMessage());
                 }
             }
         } finally {
+            // a switch not taken reopens the fences at the stage that stays; an unknown outcome leaves them closed
+            if (!taken && known && touched) reopen(d, step.from());
             int writesHeld = fence.open(d.name());
             double seconds = (System.nanoTime() - start) / 1e9;
             String outcome = taken ? "switched" : "aborted";
@@ -314,7 +483,8 @@ public class StageControl {
                         writesHeld, drained);
             } else {
                 LOG.warnf("Domain %s: step %s aborted after %.3f s, the stage stays at %s: %s; tried again in %d s", d.name(), step,
-                        seconds, stages.get(d.name()).label(), failure, config.stages().fenceRetry().toSeconds());
+                        seconds, stages.get(d.name()).label(), failure != null ? failure : "the recorded stage changed meanwhile",
+                        config.stages().fenceRetry().toSeconds());
                 nextAttempt.put(d.name(), System.nanoTime() + config.stages().fenceRetry().toNanos());
                 if (failure != null) {
                     hold(d, step, List.of(Gate.fail("fence", "the write fence could not finish within " + limit.toMillis() + " ms ("
@@ -322,6 +492,7 @@ public class StageControl {
                 }
             }
         }
+        return taken;
     }
 
     /** Adds the shadow comparisons counted since the last pass to the stage row they were counted at. */
@@ -366,6 +537,8 @@ public class StageControl {
 
     /** Lets a pass in progress finish (each of its waits is bounded) before the container stops under it. */
     void stop(@Observes ShutdownEvent event) {
+        vertx.cancelTimer(heartbeat);
+        if (subscriber != null) subscriber.close();
         timer.shutdown();
         try {
             if (!timer.awaitTermination(READ_TIMEOUT.toMillis() + 1000, TimeUnit.MILLISECONDS)) timer.shutdownNow();

@@ -97,6 +97,14 @@ public class Databases {
      */
     private static Pool pool(String name, PgConnectOptions base, int size, int waitQueue, Duration connectionWait,
             Duration statement, Duration lock, TimeoutsConfig t, Vertx vertx) {
+        PgConnectOptions options = bounded(name, base, statement, lock, t);
+        PoolOptions pool = new PoolOptions().setName(name).setMaxSize(size).setMaxWaitQueueSize(waitQueue)
+                .setConnectionTimeout((int) millis(connectionWait)).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS);
+        return PgBuilder.pool().with(pool).connectingTo(options).using(vertx).build();
+    }
+
+    /** Connection options carrying statement, lock and idle-in-transaction timeouts and keepalive as startup parameters. */
+    private static PgConnectOptions bounded(String name, PgConnectOptions base, Duration statement, Duration lock, TimeoutsConfig t) {
         PgConnectOptions options = new PgConnectOptions(base);
         Map<String, String> props = new HashMap<>(base.getProperties());
         props.put("TimeZone", "UTC");
@@ -109,9 +117,7 @@ public class Databases {
         props.put("tcp_keepalives_count", "3");
         options.setProperties(props).setCachePreparedStatements(true).setPipeliningLimit(256)
                 .setConnectTimeout((int) millis(t.connect())).setTcpKeepAlive(true);
-        PoolOptions pool = new PoolOptions().setName(name).setMaxSize(size).setMaxWaitQueueSize(waitQueue)
-                .setConnectionTimeout((int) millis(connectionWait)).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS);
-        return PgBuilder.pool().with(pool).connectingTo(options).using(vertx).build();
+        return options;
     }
 
     private static long millis(Duration d) {
@@ -191,6 +197,14 @@ public class Databases {
         TimeoutsConfig t = timeouts;
         return pool("turnout-control", controlOptions, size, WORK_WAIT_QUEUE, t.workConnection(), t.workStatement(), t.workLock(),
                 t, vertx);
+    }
+
+    /**
+     * Options for a connection of its own to the control database, outside every pool (a session
+     * lock it holds ends when it closes; notifications), bounded like background work.
+     */
+    public PgConnectOptions controlSession(String name) {
+        return bounded(name, controlOptions, timeouts.workStatement(), timeouts.workLock(), timeouts);
     }
 
     /** Port of the embedded server, when Turnout runs one. */

@@ -5,7 +5,13 @@ import io.turnout.domain.Domain;
 import io.turnout.domain.Record;
 import io.turnout.domain.Side;
 import io.turnout.flags.StageFlags;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.turnout.TurnoutConfig;
+import io.turnout.fleet.Replicas;
+import io.turnout.fleet.StoreFence;
 import io.turnout.store.Companion;
+import io.turnout.store.Guard;
 import io.turnout.store.MirrorNote;
 import io.turnout.search.SearchFailure;
 import io.turnout.store.Origin;
@@ -17,6 +23,9 @@ import io.turnout.store.StoreException;
 import io.turnout.sync.MirrorBatcher;
 import io.turnout.sync.Outbox;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import jakarta.enterprise.event.Event;
 import io.vertx.sqlclient.SqlClient;
 import jakarta.inject.Singleton;
 import java.time.Duration;
@@ -44,6 +53,8 @@ public class DataRouter {
     private static final Logger LOG = Logger.getLogger(DataRouter.class);
     /** How long the relay leaves a fresh cross-database entry to the request that wrote it. */
     private static final Duration INLINE_GRACE = Duration.ofSeconds(5);
+    /** Pause before a write the fence refused runs again. */
+    private static final Duration REFUSED_RETRY = Duration.ofMillis(25);
 
     /** A result, where it came from, and whether that was a fallback from the origin the stage names. */
     public record Served<T>(T value, Side origin, Stage stage, boolean fallback) {
@@ -66,7 +77,7 @@ public class DataRouter {
 
     /** A write to run on the authoritative store, with or without an outbox note. */
     private interface Op {
-        Future<Outcome> apply(Store store, SqlClient client, Companion companion);
+        Future<Outcome> apply(Store store, SqlClient client, Guard guard, Companion companion);
     }
 
     private final StageFlags flags;
@@ -77,9 +88,24 @@ public class DataRouter {
     private final Idempotency idempotency;
     private final ShadowReads shadow;
     private final Map<String, Map<Stage, Map<String, Kept>>> plans = new ConcurrentHashMap<>();
+    private final Map<String, Counter> refused = new ConcurrentHashMap<>();
+    private final Event<StageStale> stale;
+    private final Vertx vertx;
+    private final MeterRegistry registry;
+    /** How long a write the fence refuses keeps trying by the stage applied then. */
+    private final Duration refusedWait;
+    private final Replicas replicas;
+    private final Duration staleAfter;
 
     public DataRouter(StageFlags flags, AppliedStages stages, WriteFence fence, Outbox outbox, MirrorBatcher batcher,
-            Idempotency idempotency, ShadowReads shadow) {
+            Idempotency idempotency, ShadowReads shadow, Event<StageStale> stale, Vertx vertx, MeterRegistry registry,
+            TurnoutConfig config, Replicas replicas) {
+        this.stale = stale;
+        this.vertx = vertx;
+        this.registry = registry;
+        this.replicas = replicas;
+        this.staleAfter = config.fleet().staleAfter();
+        this.refusedWait = config.stages().fenceTimeout().plus(config.flags().refreshInterval()).plusSeconds(1);
         this.idempotency = idempotency;
         this.flags = flags;
         this.stages = stages;
@@ -138,21 +164,21 @@ public class DataRouter {
 
     /** Creates a record; with a claim, in one transaction with the claimed idempotency key and the answer. */
     public Future<Served<Record>> create(Domain domain, Record values, Idempotency.Claim claim) {
-        return write(domain, values, false, claim, (store, tx, note) -> store.insert(tx, values, note)
+        return write(domain, values, false, claim, (store, tx, guard, note) -> store.insert(tx, guard, values, note)
                 .map(w -> new Outcome(w.state().get(domain.key().name()), w.state(), true, w.outboxId())))
                 .map(s -> new Served<>(s.value().state(), s.origin(), s.stage()));
     }
 
     /** The record's new state, or a null value when there is no record with that key. */
     public Future<Served<Record>> update(Domain domain, Object key, Record values, boolean replace) {
-        return write(domain, values, replace, null, (store, tx, note) -> store.update(tx, key, values, replace, note)
+        return write(domain, values, replace, null, (store, tx, guard, note) -> store.update(tx, guard, key, values, replace, note)
                 .map(w -> new Outcome(key, w.state(), w.changed(), w.outboxId())))
                 .map(s -> new Served<>(s.value().state(), s.origin(), s.stage()));
     }
 
     /** Whether there was a record to delete. */
     public Future<Served<Boolean>> delete(Domain domain, Object key) {
-        return write(domain, null, false, null, (store, tx, note) -> store.delete(tx, key, note).map(w -> new Outcome(key, null, w.changed(), w.outboxId())))
+        return write(domain, null, false, null, (store, tx, guard, note) -> store.delete(tx, guard, key, note).map(w -> new Outcome(key, null, w.changed(), w.outboxId())))
                 .map(s -> new Served<>(s.value().changed(), s.origin(), s.stage()));
     }
 
@@ -163,20 +189,53 @@ public class DataRouter {
      * runs in a transaction that is rolled back, with a 400, when one does not.
      */
     private Future<Served<Outcome>> write(Domain domain, Record values, boolean replace, Idempotency.Claim claim, Op op) {
-        // the stage is read once the fence lets the write in: a write held across a switch routes by the new stage
+        return attempt(domain, values, replace, claim, op, System.nanoTime() + refusedWait.toNanos());
+    }
+
+    /**
+     * Runs the write routed by this replica's stage, read once the local write fence lets it in (a
+     * write held across a switch routes by the new stage). When a database refuses it because its
+     * fence names another stage (another replica switched, or a switch is under way), nothing was
+     * written: stage control re-reads the recorded stage, and the write runs again, outside the
+     * local fence meanwhile, by the stage then applied, until {@code deadline}; past it the write
+     * fails with a 503 ({@link WriteFence.Fenced}).
+     */
+    private Future<Served<Outcome>> attempt(Domain domain, Record values, boolean replace, Idempotency.Claim claim, Op op, long deadline) {
         return fence.enterWrite(domain.name()).compose(entered -> {
+            Stage stage = stage(domain);
+            if (stage.nextToAuthorityMove() && !replicas.inContact(staleAfter)) {
+                // the fleet may move authority without this replica hearing of it: refuse rather than guess
+                fence.leaveWrite(domain.name());
+                return Future.failedFuture(WriteFence.Fenced.because("Domain " + domain.name() + " is at " + stage.label()
+                        + ", next to a switch of its authoritative store, and this replica has not reached the control database for "
+                        + staleAfter.toSeconds() + " s; writes resume when it does"));
+            }
             Future<Served<Outcome>> done;
             try {
-                done = routed(domain, values, replace, claim, op);
+                done = routed(domain, stage, values, replace, claim, op);
             } catch (RuntimeException e) {
                 done = Future.failedFuture(e);
             }
-            return done.onComplete(ar -> fence.leaveWrite(domain.name()));
+            return done.onComplete(ar -> fence.leaveWrite(domain.name())).recover(e -> {
+                if (!StoreFence.isFenced(e)) return Future.failedFuture(e);
+                refused.computeIfAbsent(domain.name(), n -> Counter.builder("turnout_fence_refused_total")
+                        .description("Writes a database refused because its fence named another stage than the one they were routed by; "
+                                + "each runs again by the stage then applied")
+                        .tag("domain", n).register(registry)).increment();
+                stale.fireAsync(new StageStale(domain.name(), stage));
+                if (System.nanoTime() >= deadline) {
+                    LOG.warnf("Domain %s: a write routed by %s was refused by the fence until its wait ran out", domain.name(), stage.label());
+                    return Future.failedFuture(new WriteFence.Fenced(domain.name()));
+                }
+                Promise<Served<Outcome>> again = Promise.promise();
+                vertx.setTimer(REFUSED_RETRY.toMillis(), t -> attempt(domain, values, replace, claim, op, deadline).onComplete(again));
+                return again.future();
+            });
         });
     }
 
-    private Future<Served<Outcome>> routed(Domain domain, Record values, boolean replace, Idempotency.Claim claim, Op op) {
-        Stage stage = stage(domain);
+    private Future<Served<Outcome>> routed(Domain domain, Stage stage, Record values, boolean replace, Idempotency.Claim claim, Op op) {
+        Guard guard = new Guard(domain.name(), stage.label());
         List<Side> sides = stage.writesTo(domain);
         Side first = sides.get(0);
         Optional<Side> mirror = sides.size() > 1 ? Optional.of(sides.get(1)) : Optional.empty();
@@ -187,9 +246,9 @@ public class DataRouter {
                 .filter(f -> !f.equals(domain.key().name()) && plan.get(f) == Kept.CHECKED).toList();
         Owned owned = values == null || mirror.isEmpty() ? Owned.NONE : owned(plan, values, replace);
         Future<Outcome> done = checked.isEmpty() && claim == null
-                ? authoritative(domain, op, store, db.pool(), first, mirror, owned, false)
+                ? authoritative(domain, op, store, db.pool(), guard, first, mirror, owned, false)
                 : db.pool().withTransaction(tx -> (claim == null ? Future.<Void>succeededFuture() : idempotency.claim(tx, domain, claim))
-                        .compose(v -> authoritative(domain, op, store, tx, first, mirror, owned, true))
+                        .compose(v -> authoritative(domain, op, store, tx, guard, first, mirror, owned, true))
                         .compose(out -> kept(domain, stage, values, checked, out))
                         .compose(out -> claim == null || out.state() == null ? Future.succeededFuture(out)
                                 : idempotency.answer(tx, domain, claim, out.key(), out.state()).map(out)));
@@ -207,26 +266,28 @@ public class DataRouter {
      * when both share a database (falling back to an outbox entry if that fails); or with an outbox
      * entry when they do not. Inside a transaction the fallback first rolls back to a savepoint.
      */
-    private Future<Outcome> authoritative(Domain domain, Op op, Store store, SqlClient client, Side first, Optional<Side> mirror,
-            Owned owned, boolean inTransaction) {
+    private Future<Outcome> authoritative(Domain domain, Op op, Store store, SqlClient client, Guard guard, Side first,
+            Optional<Side> mirror, Owned owned, boolean inTransaction) {
         if (mirror.isEmpty()) {
             // one statement on one store: atomic on its own, no transaction round trips needed
-            return op.apply(store, client, null);
+            return op.apply(store, client, guard, null);
         }
         Side second = mirror.get();
         if (!domain.sameDatabase()) {
             // the write and its outbox entry are one statement: atomic without a transaction block
-            return op.apply(store, client, new OutboxNote(domain.name(), first, second, INLINE_GRACE, owned.toJson(domain)));
+            return op.apply(store, client, guard, new OutboxNote(domain.name(), first, second, INLINE_GRACE, owned.toJson(domain)));
         }
         // both writes in one statement; if the second store fails it, the key goes to the outbox instead
         MirrorNote both = new MirrorNote(domain.name(), domain.store(second), domain.copiedFrom(first), owned);
         OutboxNote queued = new OutboxNote(domain.name(), first, second, outbox.initialBackoff(), owned.toJson(domain));
         Future<Void> savepoint = inTransaction ? client.query("SAVEPOINT turnout_mirror").execute().mapEmpty() : Future.succeededFuture();
-        return savepoint.compose(v -> op.apply(store, client, both)).recover(e -> {
+        return savepoint.compose(v -> op.apply(store, client, guard, both)).recover(e -> {
+            // a refusal by the fence is not a failure of the second store: the whole write runs again
+            if (StoreFence.isFenced(e)) return Future.failedFuture(e);
             LOG.warnf("Domain %s: write to both stores failed (%s); writing the %s store and queueing the key",
                     domain.name(), describe(e), first.label());
             Future<Void> undo = inTransaction ? client.query("ROLLBACK TO SAVEPOINT turnout_mirror").execute().mapEmpty() : Future.succeededFuture();
-            return undo.compose(v -> op.apply(store, client, queued));
+            return undo.compose(v -> op.apply(store, client, guard, queued));
         });
     }
 

@@ -53,6 +53,14 @@ public enum Stage {
         return writes.get(0);
     }
 
+    /** Whether one step forward or back from here changes the authoritative store ({@code shadow} and {@code live}). */
+    public boolean nextToAuthorityMove() {
+        Stage[] all = values();
+        int i = ordinal();
+        return (i > 0 && all[i - 1].authoritative() != authoritative())
+                || (i + 1 < all.length && all[i + 1].authoritative() != authoritative());
+    }
+
     /** The store that mirrors the authoritative one, if the stage writes both. */
     public Optional<Side> mirror() {
         return writes.size() > 1 ? Optional.of(writes.get(1)) : Optional.empty();

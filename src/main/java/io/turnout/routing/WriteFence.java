@@ -27,6 +27,15 @@ public class WriteFence {
         public Fenced(String domain) {
             super("Domain " + domain + " is switching its authoritative store; copies wait until it has");
         }
+
+        private Fenced(String message, boolean exact) {
+            super(message);
+        }
+
+        /** A write or copy refused for the reason given. */
+        public static Fenced because(String message) {
+            return new Fenced(message, true);
+        }
     }
 
     private static final class Gate {

@@ -50,18 +50,20 @@ public interface Store extends Origin {
 
     /**
      * Inserts a new record; fails with a unique violation when the key exists. A companion, if
-     * given, happens in the same statement (see {@link Companion}).
+     * given, happens in the same statement (see {@link Companion}). Every write checks its
+     * {@link Guard} in the same statement, and fails (SQLSTATE {@code TRNFC}) without writing when
+     * the database's fence names another stage.
      */
-    Future<Written> insert(SqlClient client, Record values, Companion companion);
+    Future<Written> insert(SqlClient client, Guard guard, Record values, Companion companion);
 
     /**
      * Updates an existing record; the result's state is null when there is none. With
      * {@code replace}, fields the values omit go back to their defaults.
      */
-    Future<Written> update(SqlClient client, Object key, Record values, boolean replace, Companion companion);
+    Future<Written> update(SqlClient client, Guard guard, Object key, Record values, boolean replace, Companion companion);
 
     /** Deletes a record; the result says whether one was there. */
-    Future<Written> delete(SqlClient client, Object key, Companion companion);
+    Future<Written> delete(SqlClient client, Guard guard, Object key, Companion companion);
 
     /** Number of records. */
     Future<Long> count(SqlClient client);

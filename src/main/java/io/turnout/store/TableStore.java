@@ -193,12 +193,16 @@ public final class TableStore implements Store {
     }
 
     @Override
-    public Future<Written> insert(SqlClient client, Record values, Companion note) {
+    public Future<Written> insert(SqlClient client, Guard guard, Record values, Companion note) {
         List<Mapping> given = mappings.stream().filter(m -> m.writable() && values.has(m.field().name())).toList();
         List<Object> params = new ArrayList<>();
         String sql;
         if (given.isEmpty()) {
-            sql = "INSERT INTO " + table + " DEFAULT VALUES";
+            // no column to select the guard with: it runs first, in the same transaction
+            String insert = "INSERT INTO " + table + " DEFAULT VALUES RETURNING " + selectList;
+            java.util.function.Function<SqlClient, Future<Written>> work = tx -> enter(tx, guard)
+                    .compose(v -> write(tx, insert, params, note, true));
+            return client instanceof io.vertx.sqlclient.Pool pool ? pool.withTransaction(work::apply) : work.apply(client);
         } else {
             StringJoiner cols = new StringJoiner(", ");
             StringJoiner vals = new StringJoiner(", ");
@@ -207,13 +211,13 @@ public final class TableStore implements Store {
                 cols.add(quote(m.column()));
                 vals.add("$" + params.size() + "::" + m.field().type().sqlType());
             }
-            sql = "INSERT INTO " + table + " (" + cols + ") VALUES (" + vals + ")";
+            sql = "INSERT INTO " + table + " (" + cols + ") SELECT " + vals + " WHERE " + guard(guard, params);
         }
         return write(client, sql + " RETURNING " + selectList, params, note, true);
     }
 
     @Override
-    public Future<Written> update(SqlClient client, Object keyValue, Record values, boolean replace, Companion note) {
+    public Future<Written> update(SqlClient client, Guard guard, Object keyValue, Record values, boolean replace, Companion note) {
         List<Object> params = new ArrayList<>();
         params.add(keyValue);
         StringJoiner sets = new StringJoiner(", ");
@@ -232,18 +236,18 @@ public final class TableStore implements Store {
             sets.add(quote(key.column()) + " = " + quote(key.column()));
         }
         String sql = "UPDATE " + table + " SET " + sets + " WHERE " + quote(key.column()) + " = $1::"
-                + key.field().type().sqlType() + " RETURNING " + selectList;
-        return write(client, sql, params, note, true);
+                + key.field().type().sqlType() + " AND " + guard(guard, params) + " RETURNING " + selectList;
+        return write(client, sql, params, note, true).compose(w -> w.changed() ? Future.succeededFuture(w) : confirmAbsent(client, guard, w));
     }
 
     @Override
-    public Future<Written> delete(SqlClient client, Object keyValue, Companion note) {
+    public Future<Written> delete(SqlClient client, Guard guard, Object keyValue, Companion note) {
         if (note instanceof MirrorNote mirror) {
-            return deleteBoth(client, keyValue, mirror);
+            return deleteBoth(client, guard, keyValue, mirror);
         }
-        String sql = deleteSql + " RETURNING " + key.readSql() + " AS " + quote(key.field().name());
         List<Object> params = new ArrayList<>(List.of(keyValue));
-        return write(client, sql, params, note, false);
+        String sql = deleteSql + " AND " + guard(guard, params) + " RETURNING " + key.readSql() + " AS " + quote(key.field().name());
+        return write(client, sql, params, note, false).compose(w -> w.changed() ? Future.succeededFuture(w) : confirmAbsent(client, guard, w));
     }
 
     /**
@@ -252,16 +256,37 @@ public final class TableStore implements Store {
      * first delete waited for that backfill's row lock, and a single statement's snapshot, taken
      * before the wait, would miss it (an upsert sees it through ON CONFLICT; a delete does not).
      */
-    private Future<Written> deleteBoth(SqlClient client, Object keyValue, MirrorNote mirror) {
+    private Future<Written> deleteBoth(SqlClient client, Guard guard, Object keyValue, MirrorNote mirror) {
         TableStore target = (TableStore) mirror.target();
-        java.util.function.Function<SqlClient, Future<Written>> work = tx -> tx
-                .preparedQuery("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .execute(Tuple.of(mirror.domain() + ":" + keyValue))
+        java.util.function.Function<SqlClient, Future<Written>> work = tx -> enter(tx, guard)
+                .compose(g -> tx.preparedQuery("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                        .execute(Tuple.of(mirror.domain() + ":" + keyValue)))
                 .compose(v -> tx.preparedQuery(deleteSql).execute(Tuple.of(keyValue)))
                 .compose(rows -> rows.rowCount() == 0
                         ? Future.succeededFuture(new Written(null, false, null))
                         : target.deleteAll(tx, List.of(keyValue)).map(new Written(null, true, null)));
         return client instanceof io.vertx.sqlclient.Pool pool ? pool.withTransaction(work::apply) : work.apply(client);
+    }
+
+    /** The guard as a condition of the write's own statement, its two values added to {@code params}. */
+    private static String guard(Guard guard, List<Object> params) {
+        params.add(guard.domain());
+        params.add(guard.stage());
+        return "turnout_enter($" + (params.size() - 1) + ", $" + params.size() + ")";
+    }
+
+    /**
+     * A write that found no row never reached its guard (it is checked on the row found): before
+     * answering "not found", check it, so a replica routed by a stage the fleet has left is
+     * refused (and runs again by the stage now applied) rather than miss a row the authority holds.
+     */
+    private static Future<Written> confirmAbsent(SqlClient client, Guard guard, Written w) {
+        return enter(client, guard).map(w);
+    }
+
+    /** The guard as a statement of its own, first in a transaction. */
+    private static Future<Void> enter(SqlClient tx, Guard guard) {
+        return tx.preparedQuery("SELECT turnout_enter($1, $2)").execute(Tuple.of(guard.domain(), guard.stage())).mapEmpty();
     }
 
     /**

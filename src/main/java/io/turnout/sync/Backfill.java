@@ -134,8 +134,19 @@ public class Backfill {
         }
     }
 
+    /** Stops the workers and hands their leased chunks back at once, so another replica takes them without waiting for the lease. */
     void onStop(@Observes ShutdownEvent event) {
         workers.forEach(Worker::stop);
+        String[] owners = workers.stream().map(Worker::owner).toArray(String[]::new);
+        try {
+            int released = control().preparedQuery("UPDATE turnout_backfill_chunk SET lease_until = now() WHERE state = 'leased' AND owner = ANY($1)")
+                    .execute(Tuple.of((Object) owners)).map(rows -> rows.rowCount())
+                    .toCompletionStage().toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS);
+            if (released > 0) LOG.infof("Backfill: %d leased chunks handed back at shutdown", released);
+        } catch (Exception e) {
+            LOG.warnf("Backfill: leased chunks not handed back at shutdown (%s); they pass to another replica when their lease ends",
+                    e.getMessage());
+        }
     }
 
     private Pool control() {

@@ -4,6 +4,7 @@ import io.turnout.domain.Domain;
 import io.turnout.domain.Record;
 import io.turnout.domain.Side;
 import io.turnout.routing.AppliedStages;
+import io.turnout.fleet.StoreFence;
 import io.turnout.routing.Stage;
 import io.turnout.routing.WriteFence;
 import io.turnout.store.Owned;
@@ -60,7 +61,7 @@ public class Mirror {
         return fence.enterCopy(domain.name()).compose(v -> {
             Future<Integer> done;
             try {
-                done = syncFenced(domain, keys, source, target);
+                done = copy(domain, keys, source, target, true);
             } catch (RuntimeException e) {
                 done = Future.failedFuture(e);
             }
@@ -69,10 +70,20 @@ public class Mirror {
     }
 
     /**
-     * {@link #syncAll} for the write fence's own drain, which runs while the fence is closed. Like
-     * every copy, refused into the store that is authoritative at the applied stage.
+     * {@link #syncAll} for the write fence's own drain, which runs while the fence is closed in this
+     * replica and in every database of the domain (so it does not enter the database's fence).
+     * Like every copy, refused into the store that is authoritative at the applied stage.
      */
     public Future<Integer> syncFenced(Domain domain, List<Object> keys, Side source, Side target) {
+        return copy(domain, keys, source, target, false);
+    }
+
+    /**
+     * Copies in groups; with {@code entering}, each group's transaction on the target first enters
+     * the domain's fence in that database with this replica's stage, so a copy routed by a stage the
+     * fleet has left is refused there (and retried by its owner) rather than written.
+     */
+    private Future<Integer> copy(Domain domain, List<Object> keys, Side source, Side target, boolean entering) {
         Stage stage = stages.get(domain.name());
         if (stage.authoritative() == target) {
             return Future.failedFuture(new IllegalStateException("copy of domain " + domain.name() + " into the " + target.label()
@@ -81,12 +92,12 @@ public class Mirror {
         Future<Integer> total = Future.succeededFuture(0);
         for (int i = 0; i < keys.size(); i += LOCK_BATCH) {
             List<Object> group = keys.subList(i, Math.min(keys.size(), i + LOCK_BATCH));
-            total = total.compose(n -> syncLocked(domain, group, source, target).map(m -> n + m));
+            total = total.compose(n -> syncLocked(domain, group, source, target, entering ? stage : null).map(m -> n + m));
         }
         return total;
     }
 
-    private Future<Integer> syncLocked(Domain domain, List<Object> keys, Side source, Side target) {
+    private Future<Integer> syncLocked(Domain domain, List<Object> keys, Side source, Side target, Stage entering) {
         if (keys.isEmpty()) return Future.succeededFuture(0);
         Store from = domain.store(source);
         Store to = domain.store(target);
@@ -96,9 +107,10 @@ public class Mirror {
                     // in one database the source is read on the same connection: a lock is never held
                     // while waiting for a second connection from the pool other syncs need too
                     SqlClient sourceClient = from.database().equals(to.database()) ? tx : from.database().work();
-                    return tx.preparedQuery("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(n, 0) AS h "
+                    Future<Void> entered = entering == null ? Future.succeededFuture() : StoreFence.enter(tx, domain, entering);
+                    return entered.compose(e -> tx.preparedQuery("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(n, 0) AS h "
                                     + "FROM unnest($1::text[]) AS n) AS l ORDER BY h")
-                            .execute(Tuple.of(names))
+                            .execute(Tuple.of(names)))
                             .compose(v -> from.getAll(sourceClient, keys))
                             .compose(present -> {
                                 Set<Object> found = new HashSet<>();

@@ -142,6 +142,11 @@ public class OutboxRelay {
                     }
                 })
                 .recover(e -> {
+                    // a copy the fence refused (a switch under way, or this replica behind the fleet) is not a failed
+                    // attempt: the entry stays as it is and the next pass copies by the stage applied then
+                    if (io.turnout.fleet.StoreFence.isFenced(e) || e instanceof io.turnout.routing.WriteFence.Fenced) {
+                        return Future.<Void>succeededFuture();
+                    }
                     if (!Outbox.rejected(e)) away.add(storeOf(entry));
                     String error = e.getClass().getSimpleName() + ": " + e.getMessage();
                     LOG.debugf("Domain %s: key %s still not mirrored to the %s store (attempt %d): %s",

@@ -48,10 +48,10 @@ class UpgradeIT {
         turnout.start();
 
         // every migration applied once, on top of a baseline at version 0 where 0.1's tables already were
-        assertThat(history("main", "turnout_control_schema_history")).containsExactly("0:BASELINE:true", "1:SQL:true", "2:SQL:true");
-        assertThat(history("main", "turnout_schema_history")).containsExactly("0:BASELINE:true", "1:SQL:true");
-        assertThat(history("messages", "turnout_schema_history")).containsExactly("0:BASELINE:true", "1:SQL:true");
-        assertThat(turnout.log()).contains("Database main: turnout_control_schema_history migrated from version 0 to 2");
+        assertThat(history("main", "turnout_control_schema_history")).containsExactly("0:BASELINE:true", "1:SQL:true", "2:SQL:true", "3:SQL:true");
+        assertThat(history("main", "turnout_schema_history")).containsExactly("0:BASELINE:true", "1:SQL:true", "2:SQL:true");
+        assertThat(history("messages", "turnout_schema_history")).containsExactly("0:BASELINE:true", "1:SQL:true", "2:SQL:true");
+        assertThat(turnout.log()).contains("Database main: turnout_control_schema_history migrated from version 0 to 3");
 
         // the recorded stages are kept and routed by; stage control's new columns are there and used
         assertThat(TurnoutProcess.applied("messages")).isEqualTo("live");
@@ -75,7 +75,7 @@ class UpgradeIT {
         long logged = turnout.log().lines().filter(l -> l.contains("migrated from version")).count();
         turnout.start();
         assertThat(turnout.log().lines().filter(l -> l.contains("migrated from version")).count()).isEqualTo(logged);
-        assertThat(history("main", "turnout_control_schema_history")).hasSize(3);
+        assertThat(history("main", "turnout_control_schema_history")).hasSize(4);
         assertThat(TurnoutProcess.applied("messages")).isEqualTo("live");
     }
 

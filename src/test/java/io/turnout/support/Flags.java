@@ -37,6 +37,11 @@ public final class Flags {
         sql.rows("main", "UPDATE turnout_stage SET applied = $2, desired = $2, changed_at = clock_timestamp(), "
                 + "mirrored_since = CASE WHEN $3 THEN clock_timestamp() END, shadow_compared = 0, shadow_confirmed = 0 WHERE domain = $1 "
                 + "AND applied IS DISTINCT FROM $2", domain, stage.label(), stage.mirror().isPresent());
+        // and the databases' fences, as stage control would have set them on its way there
+        for (String db : List.of("main", "messages")) {
+            sql.rows(db, "UPDATE turnout_fence SET stage = $2, epoch = epoch + 1 WHERE domain = $1 AND stage IS DISTINCT FROM $2",
+                    domain, stage.label());
+        }
         awaitStage(domain, stage);
     }
 

@@ -26,6 +26,7 @@ public final class TurnoutProcess implements AutoCloseable {
     private final int pgPort;
     private final Map<String, String> env;
     private Process process;
+    private int httpPort;
 
     private TurnoutProcess(Path dir, Map<String, String> env) throws IOException {
         this.dir = dir;
@@ -98,6 +99,21 @@ public final class TurnoutProcess implements AutoCloseable {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).until(() -> stage.equals(applied(domain)));
     }
 
+    /** The HTTP port of the running process. */
+    public int port() {
+        return httpPort;
+    }
+
+    /** The flag file this process reads (another process may be pointed at it). */
+    public Path flagFile() {
+        return dir.resolve("flags.json");
+    }
+
+    /** Whether the process is running. */
+    public boolean alive() {
+        return process != null && process.isAlive();
+    }
+
     /** The directory holding the embedded server's data. */
     public Path dataDirectory() {
         return dir.resolve("pgdata");
@@ -116,14 +132,14 @@ public final class TurnoutProcess implements AutoCloseable {
 
     /** Starts Turnout and waits until it is ready and stage control has taken every step whose gates pass. */
     public TurnoutProcess start() throws IOException {
-        int httpPort = freePort();
+        httpPort = freePort();
         ProcessBuilder pb = new ProcessBuilder("java", "-jar", "target/quarkus-app/quarkus-run.jar")
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("turnout.log").toFile()));
         pb.environment().put("QUARKUS_HTTP_PORT", Integer.toString(httpPort));
         pb.environment().put("TURNOUT_EMBEDDED_DATA_DIRECTORY", dataDirectory().toString());
         pb.environment().put("TURNOUT_EMBEDDED_PORT", Integer.toString(pgPort));
-        pb.environment().put("TURNOUT_FLAGS_FILE", dir.resolve("flags.json").toString());
+        pb.environment().put("TURNOUT_FLAGS_FILE", flagFile().toString());
         pb.environment().putAll(env);
         Process p = pb.start();
         process = p;
