@@ -157,7 +157,9 @@ public class StageControl {
         subscriber.channel(CHANNEL).handler(domain -> followSoon());
         subscriber.connect().onFailure(e -> LOG.warnf("Listening for stage changes failed (%s); the %d ms poll still follows them",
                 e.getMessage(), config.flags().refreshInterval().toMillis()));
+        // each heartbeat also reads the fleet, so turnout_replicas stays current
         heartbeat = vertx.setPeriodic(config.fleet().heartbeatInterval().toMillis(), id -> replicas.heartbeat()
+                .compose(v -> replicas.all())
                 .onFailure(e -> LOG.warnf("Replica %s: heartbeat not recorded (%s)", replicas.id(), e.getMessage())));
         long every = Math.max(100, config.flags().refreshInterval().toMillis());
         timer.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);

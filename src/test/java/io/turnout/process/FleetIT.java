@@ -109,11 +109,14 @@ class FleetIT {
         Map<Integer, Boolean> gone = new ConcurrentHashMap<>();
         List<String> failures = Collections.synchronizedList(new ArrayList<>());
         AtomicBoolean running = new AtomicBoolean(true);
+        java.util.Queue<Double> latencies = new java.util.concurrent.ConcurrentLinkedQueue<>();
         List<CompletableFuture<Void>> writers = new ArrayList<>();
         for (int w = 0; w < 4; w++) {
             int slice = w;
-            writers.add(CompletableFuture.runAsync(() -> write(a, domain, fields.get(0), slice, patched, deleted, lastA, gone, failures, running, false)));
-            writers.add(CompletableFuture.runAsync(() -> write(b, domain, fields.get(1), slice, patched, deleted, lastB, gone, failures, running, true)));
+            writers.add(CompletableFuture.runAsync(() -> write(a, domain, fields.get(0), slice, patched, deleted, lastA, gone, failures, running,
+                    false, latencies)));
+            writers.add(CompletableFuture.runAsync(() -> write(b, domain, fields.get(1), slice, patched, deleted, lastB, gone, failures, running,
+                    true, latencies)));
         }
 
         List<Long> propagation = new ArrayList<>();
@@ -132,11 +135,17 @@ class FleetIT {
                 + "FROM turnout_audit WHERE domain = '" + domain + "' AND action = 'fence' AND reason = 'switched' ORDER BY 1")) {
             while (r.next()) fences.add(r.getDouble(1));
         }
+        List<Double> writes = new ArrayList<>(latencies);
+        Collections.sort(writes);
+        double fenceP99 = fences.get(Math.min(fences.size() - 1, fences.size() * 99 / 100));
+        double writeP99 = writes.get(Math.min(writes.size() - 1, writes.size() * 99 / 100));
         System.out.printf("fleet %s: %d replicas, %d switches with writers on 2; stage reached every replica within p50 %d ms, "
-                + "p99 %d ms of the first; fence p50 %.1f ms, p99 %.1f ms (%d fences); %d writes refused by a fence and run again%n",
+                + "p99 %d ms of the first; fence p50 %.1f ms, p99 %.1f ms (%d fences); write latency in the same run p50 %.1f ms, "
+                + "p99 %.1f ms (%d writes); fence p99 / write p99 = %.2f; %d writes refused by a fence and run again%n",
                 domain, 2 + more.size(), propagation.size(), propagation.get(propagation.size() / 2),
-                propagation.get(Math.min(propagation.size() - 1, propagation.size() * 99 / 100)), fences.get(fences.size() / 2),
-                fences.get(Math.min(fences.size() - 1, fences.size() * 99 / 100)), fences.size(), refused(a, domain) + refused(b, domain));
+                propagation.get(Math.min(propagation.size() - 1, propagation.size() * 99 / 100)), fences.get(fences.size() / 2), fenceP99,
+                fences.size(), writes.get(writes.size() / 2), writeP99, writes.size(), fenceP99 / writeP99,
+                refused(a, domain) + refused(b, domain));
         assertThat(failures).as("requests that failed").isEmpty();
         assertThat(lastA).isNotEmpty();
         assertThat(lastB).isNotEmpty();
@@ -269,7 +278,8 @@ class FleetIT {
     }
 
     private static void write(TurnoutProcess p, String domain, Fields field, int slice, List<Integer> patched, List<Integer> deleted,
-            Map<Integer, String> last, Map<Integer, Boolean> gone, List<String> failures, AtomicBoolean running, boolean deletes) {
+            Map<Integer, String> last, Map<Integer, Boolean> gone, List<String> failures, AtomicBoolean running, boolean deletes,
+            java.util.Queue<Double> latencies) {
         int n = 0;
         while (running.get()) {
             n++;
@@ -284,8 +294,10 @@ class FleetIT {
                 }
                 String value = field.text() ? (deletes ? "b" : "a") + n + "-" + key : Integer.toString(100000 + n);
                 Object body = field.text() ? value : Integer.valueOf(value);
+                long start = System.nanoTime();
                 Response r = given().port(p.port()).contentType(ContentType.JSON).body(Map.of(field.field(), body))
                         .patch("/data/" + domain + "/" + key);
+                latencies.add((System.nanoTime() - start) / 1e6);
                 if (r.statusCode() == 200) {
                     if (!deletable) last.put(key, value);
                 } else if (!(r.statusCode() == 404 && deletable)) {
