@@ -42,6 +42,11 @@ public class ShadowReads {
     private final long confirmDelayMillis;
     private final AtomicInteger inFlight = new AtomicInteger();
 
+    /** Comparisons running now (a read, and its confirming re-read after a delay). */
+    public int inFlight() {
+        return inFlight.get();
+    }
+
     public ShadowReads(MeterRegistry registry, ShadowStats stats, Vertx vertx, TurnoutConfig config) {
         this.registry = registry;
         this.stats = stats;
