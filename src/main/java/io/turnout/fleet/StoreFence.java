@@ -4,6 +4,8 @@ import io.turnout.db.Database;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Side;
 import io.turnout.routing.Stage;
+import io.turnout.routing.WriteFence;
+import io.turnout.store.Guard;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
@@ -98,7 +100,12 @@ public final class StoreFence {
 
     /** Enters the fence in a transaction on {@code tx} (a copy's first statement); fails with {@link #REFUSED} if it names another stage. */
     public static Future<Void> enter(SqlClient tx, Domain d, Stage stage) {
-        return tx.preparedQuery("SELECT turnout_enter($1, $2)").execute(Tuple.of(d.name(), stage.label())).mapEmpty();
+        return new Guard(d.name(), stage.label()).enter(tx);
+    }
+
+    /** Whether a copy failed only because a fence, this replica's or a database's, refused it for now: its owner tries again later. */
+    public static boolean refusedCopy(Throwable e) {
+        return isFenced(e) || e instanceof WriteFence.Fenced;
     }
 
     /** Whether a failure is the database refusing a write or copy routed by a stage its fence does not name. */

@@ -200,7 +200,7 @@ public final class TableStore implements Store {
         if (given.isEmpty()) {
             // no column to select the guard with: it runs first, in the same transaction
             String insert = "INSERT INTO " + table + " DEFAULT VALUES RETURNING " + selectList;
-            java.util.function.Function<SqlClient, Future<Written>> work = tx -> enter(tx, guard)
+            java.util.function.Function<SqlClient, Future<Written>> work = tx -> guard.enter(tx)
                     .compose(v -> write(tx, insert, params, note, true));
             return client instanceof io.vertx.sqlclient.Pool pool ? pool.withTransaction(work::apply) : work.apply(client);
         } else {
@@ -211,7 +211,7 @@ public final class TableStore implements Store {
                 cols.add(quote(m.column()));
                 vals.add("$" + params.size() + "::" + m.field().type().sqlType());
             }
-            sql = "INSERT INTO " + table + " (" + cols + ") SELECT " + vals + " WHERE " + guard(guard, params);
+            sql = "INSERT INTO " + table + " (" + cols + ") SELECT " + vals + " WHERE " + guard.condition(params);
         }
         return write(client, sql + " RETURNING " + selectList, params, note, true);
     }
@@ -236,7 +236,7 @@ public final class TableStore implements Store {
             sets.add(quote(key.column()) + " = " + quote(key.column()));
         }
         String sql = "UPDATE " + table + " SET " + sets + " WHERE " + quote(key.column()) + " = $1::"
-                + key.field().type().sqlType() + " AND " + guard(guard, params) + " RETURNING " + selectList;
+                + key.field().type().sqlType() + " AND " + guard.condition(params) + " RETURNING " + selectList;
         return write(client, sql, params, note, true).compose(w -> w.changed() ? Future.succeededFuture(w) : confirmAbsent(client, guard, w));
     }
 
@@ -246,7 +246,7 @@ public final class TableStore implements Store {
             return deleteBoth(client, guard, keyValue, mirror);
         }
         List<Object> params = new ArrayList<>(List.of(keyValue));
-        String sql = deleteSql + " AND " + guard(guard, params) + " RETURNING " + key.readSql() + " AS " + quote(key.field().name());
+        String sql = deleteSql + " AND " + guard.condition(params) + " RETURNING " + key.readSql() + " AS " + quote(key.field().name());
         return write(client, sql, params, note, false).compose(w -> w.changed() ? Future.succeededFuture(w) : confirmAbsent(client, guard, w));
     }
 
@@ -258,7 +258,7 @@ public final class TableStore implements Store {
      */
     private Future<Written> deleteBoth(SqlClient client, Guard guard, Object keyValue, MirrorNote mirror) {
         TableStore target = (TableStore) mirror.target();
-        java.util.function.Function<SqlClient, Future<Written>> work = tx -> enter(tx, guard)
+        java.util.function.Function<SqlClient, Future<Written>> work = tx -> guard.enter(tx)
                 .compose(g -> tx.preparedQuery("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
                         .execute(Tuple.of(mirror.domain() + ":" + keyValue)))
                 .compose(v -> tx.preparedQuery(deleteSql).execute(Tuple.of(keyValue)))
@@ -268,25 +268,13 @@ public final class TableStore implements Store {
         return client instanceof io.vertx.sqlclient.Pool pool ? pool.withTransaction(work::apply) : work.apply(client);
     }
 
-    /** The guard as a condition of the write's own statement, its two values added to {@code params}. */
-    private static String guard(Guard guard, List<Object> params) {
-        params.add(guard.domain());
-        params.add(guard.stage());
-        return "turnout_enter($" + (params.size() - 1) + ", $" + params.size() + ")";
-    }
-
     /**
      * A write that found no row never reached its guard (it is checked on the row found): before
      * answering "not found", check it, so a replica routed by a stage the fleet has left is
      * refused (and runs again by the stage now applied) rather than miss a row the authority holds.
      */
     private static Future<Written> confirmAbsent(SqlClient client, Guard guard, Written w) {
-        return enter(client, guard).map(w);
-    }
-
-    /** The guard as a statement of its own, first in a transaction. */
-    private static Future<Void> enter(SqlClient tx, Guard guard) {
-        return tx.preparedQuery("SELECT turnout_enter($1, $2)").execute(Tuple.of(guard.domain(), guard.stage())).mapEmpty();
+        return guard.enter(client).map(w);
     }
 
     /**

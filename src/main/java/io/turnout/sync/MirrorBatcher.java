@@ -106,7 +106,7 @@ public class MirrorBatcher {
             mirror.syncAll(domain, keys, route.source(), route.target())
                     .compose(copied -> outbox.doneAll(outboxDb, ids))
                     .recover(e -> {
-                        if (io.turnout.fleet.StoreFence.isFenced(e) || e instanceof io.turnout.routing.WriteFence.Fenced) {
+                        if (io.turnout.fleet.StoreFence.refusedCopy(e)) {
                             // a stage change is under way: not a failure of the target; the relay copies them by the stage applied next
                             LOG.debugf("Domain %s: mirroring %d keys to the %s store waits for a stage change (%s)",
                                     domain.name(), keys.size(), route.target().label(), e.getMessage());

@@ -144,7 +144,7 @@ public class OutboxRelay {
                 .recover(e -> {
                     // a copy the fence refused (a switch under way, or this replica behind the fleet) is not a failed
                     // attempt: the entry stays as it is and the next pass copies by the stage applied then
-                    if (io.turnout.fleet.StoreFence.isFenced(e) || e instanceof io.turnout.routing.WriteFence.Fenced) {
+                    if (io.turnout.fleet.StoreFence.refusedCopy(e)) {
                         return Future.<Void>succeededFuture();
                     }
                     if (!Outbox.rejected(e)) away.add(storeOf(entry));
