@@ -344,6 +344,60 @@ public interface TurnoutConfig {
 
         /** Thresholds of the domain's stage gates. */
         GatesConfig gates();
+        /**
+         * A record, field to value as text (JSON for a json field), that a SQL-mapped store must
+         * read back exactly as written: checked at every start in a transaction that is rolled back.
+         */
+        Map<String, String> example();
+        /**
+         * Domains whose records this one's refer to by foreign key (seed 003: field mappings refer
+         * to data imports). Stage control keeps the order their keys need: a domain writes its new
+         * store only once every parent's new store holds all of the parent's records, and a parent
+         * stops writing its legacy store only after every child has.
+         */
+        Optional<List<String>> parents();
+        /** Records that were in the new store before the migration started (seed 003's pilot rows). */
+        Optional<PilotConfig> pilot();
+        /** How the legacy store is retired at the end (see the retirement stage). */
+        Optional<RetirementConfig> retirement();
+    }
+
+    interface PilotConfig {
+        /**
+         * Keep the records only the new store held when the pre-flight first ran: a backfill never
+         * deletes them, and verification counts them as accepted extras, not differences.
+         */
+        @WithDefault("true")
+        boolean acceptExtra();
+        /**
+         * A record both stores held, with different values, before any copy: {@code block} holds
+         * the backfill and {@code legacy -> dual_write} until none is left; {@code legacy} lets the
+         * legacy record replace the new store's (each such key is listed and audited).
+         */
+        @WithDefault("block")
+        String collisions();
+    }
+
+    interface RetirementConfig {
+        /** Retire the legacy tables by renaming them with this suffix (seed 003: {@code _deprecated}) instead of dropping them. */
+        Optional<String> renameSuffix();
+    }
+
+    interface SqlMappingConfig {
+        /** The tables the mapping spans; the first holds one row per record, keyed by the record's key. */
+        List<String> tables();
+        /** The key's column in the first table; defaults to the key field's name. */
+        Optional<String> keyColumn();
+        /** One query giving every field as a column named after it, one row per record. */
+        String select();
+        /** Statements, run in order in one transaction, that make the store hold the records of relation {@code batch}. */
+        List<String> upsert();
+        /** Statements, run in order in one transaction, that delete the records whose keys are in relation {@code batch}. */
+        List<String> delete();
+        /** SQL expression giving the key of a record created without one; without it, a create must carry the key. */
+        Optional<String> newKey();
+        /** List filters besides the fields: name to a condition on the record {@code r}, with {@code :value} for the value. */
+        Map<String, String> filters();
     }
 
     interface SearchStoreConfig {
@@ -377,7 +431,7 @@ public interface TurnoutConfig {
     }
 
     interface FieldConfig {
-        /** One of string, integer, boolean, timestamp, uuid. */
+        /** One of string, integer, boolean, timestamp, uuid, json (json: SQL-mapped stores only). */
         String type();
 
         /** Whether create and replace must carry the field. */
@@ -397,6 +451,11 @@ public interface TurnoutConfig {
 
         /** For a read-only search store instead of a table: the origin and index it reads. */
         Optional<SearchStoreConfig> search();
+        /**
+         * For a SQL-mapped store instead of one table: hand-written SQL that reads and writes one
+         * record over several tables (docs/release-managers.md, "Declaring a multi-table domain").
+         */
+        Optional<SqlMappingConfig> sql();
 
         /** Field to column, where the column is named differently from the field. */
         Map<String, String> columns();

@@ -129,3 +129,112 @@ SELECT md5('contact-' || g)::uuid, 'First' || g, 'Last' || g, 'person' || g || '
        timestamptz '2024-01-01 00:00:00+00' + g * interval '10 minutes'
 FROM generate_series(1, greatest(1, :demo_rows / 10)) AS g
 WHERE NOT EXISTS (SELECT 1 FROM contacts);
+
+-- Seed 002, legacy side: one wide row per user, with the OAuth columns of every service it can link
+-- (a service is linked when its linked_at is set). Rows whose auth code or scopes are set with no
+-- token, client id or link are OAuth flows a user never finished: they are not integrations.
+CREATE TABLE IF NOT EXISTS users (
+    id           bigserial    PRIMARY KEY,
+    email        varchar(255) NOT NULL UNIQUE,
+    display_name varchar(255),
+    created_at   timestamptz  NOT NULL DEFAULT now(),
+    updated_at   timestamptz  NOT NULL DEFAULT now(),
+    gmail_access_token    text,
+    gmail_refresh_token   text,
+    gmail_client_id       varchar(255),
+    gmail_granted_scopes  text,
+    gmail_auth_code       text,
+    gmail_external_id     varchar(255),
+    gmail_linked_at       timestamptz,
+    calendar_access_token    text,
+    calendar_refresh_token   text,
+    calendar_client_id       varchar(255),
+    calendar_granted_scopes  text,
+    calendar_auth_code       text,
+    calendar_external_id     varchar(255),
+    calendar_linked_at       timestamptz,
+    telegram_access_token    text,
+    telegram_refresh_token   text,
+    telegram_client_id       varchar(255),
+    telegram_granted_scopes  text,
+    telegram_auth_code       text,
+    telegram_external_id     varchar(255),
+    telegram_linked_at       timestamptz,
+    signal_access_token    text,
+    signal_refresh_token   text,
+    signal_client_id       varchar(255),
+    signal_granted_scopes  text,
+    signal_auth_code       text,
+    signal_external_id     varchar(255),
+    signal_linked_at       timestamptz,
+    whatsapp_access_token    text,
+    whatsapp_refresh_token   text,
+    whatsapp_client_id       varchar(255),
+    whatsapp_granted_scopes  text,
+    whatsapp_auth_code       text,
+    whatsapp_external_id     varchar(255),
+    whatsapp_linked_at       timestamptz
+);
+
+-- Seed 002, new side, in schema "accounts" of this database: a narrow users table and one row per
+-- linked service. Unlinking keeps the row, deactivated (soft delete); a user has at most one active
+-- link per service (NULLS NOT DISTINCT: the active row's deactivated_at is NULL), and an external
+-- account is linked to at most one user at a time.
+CREATE SCHEMA IF NOT EXISTS accounts;
+CREATE SEQUENCE IF NOT EXISTS accounts.users_id_seq START WITH 10000000000;
+CREATE TABLE IF NOT EXISTS accounts.users (
+    id           bigint       PRIMARY KEY DEFAULT nextval('accounts.users_id_seq'),
+    email        varchar(255) NOT NULL UNIQUE,
+    display_name varchar(255),
+    created_at   timestamptz  NOT NULL DEFAULT now(),
+    updated_at   timestamptz  NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS accounts.user_integrations (
+    id             bigserial    PRIMARY KEY,
+    user_id        bigint       NOT NULL REFERENCES accounts.users (id) ON DELETE CASCADE,
+    service_id     varchar(20)  NOT NULL CHECK (service_id IN ('gmail', 'calendar', 'telegram', 'signal', 'whatsapp')),
+    access_token   text,
+    refresh_token  text,
+    client_id      varchar(255),
+    granted_scopes text,
+    auth_code      text,
+    external_id    varchar(255),
+    linked_at      timestamptz  NOT NULL DEFAULT now(),
+    deactivated_at timestamptz,
+    CONSTRAINT user_integrations_one_active UNIQUE NULLS NOT DISTINCT (user_id, service_id, deactivated_at)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS user_integrations_external_account
+    ON accounts.user_integrations (service_id, external_id) WHERE deactivated_at IS NULL AND external_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS user_integrations_active_service
+    ON accounts.user_integrations (service_id, user_id) WHERE deactivated_at IS NULL;
+
+-- Demo users: gmail linked for a third, calendar a quarter, telegram a fifth, signal a seventh,
+-- whatsapp an eleventh; one in thirteen started a gmail OAuth flow and never finished it.
+INSERT INTO users (email, display_name, created_at, updated_at,
+                   gmail_access_token, gmail_refresh_token, gmail_client_id, gmail_granted_scopes, gmail_auth_code, gmail_external_id, gmail_linked_at,
+                   calendar_access_token, calendar_refresh_token, calendar_client_id, calendar_granted_scopes, calendar_external_id, calendar_linked_at,
+                   telegram_external_id, telegram_linked_at, signal_external_id, signal_linked_at, whatsapp_external_id, whatsapp_linked_at)
+SELECT 'user' || g || '@example.com', 'User ' || g,
+       timestamptz '2023-06-01 00:00:00+00' + g * interval '7 minutes',
+       timestamptz '2023-06-01 00:00:00+00' + g * interval '11 minutes',
+       CASE WHEN g % 3 = 0 THEN 'ya29.gm-' || md5('a' || g) END,
+       CASE WHEN g % 3 = 0 THEN '1//gm-' || md5('r' || g) END,
+       CASE WHEN g % 3 = 0 THEN 'turnout-demo.apps.googleusercontent.com' END,
+       CASE WHEN g % 3 = 0 OR g % 13 = 1 THEN 'https://www.googleapis.com/auth/gmail.readonly' END,
+       CASE WHEN g % 13 = 1 AND g % 3 <> 0 THEN '4/0Ad-' || md5('c' || g) END,
+       CASE WHEN g % 3 = 0 THEN 'user' || g || '@gmail.example.com' END,
+       CASE WHEN g % 3 = 0 THEN timestamptz '2024-01-01 00:00:00+00' + g * interval '5 minutes' END,
+       CASE WHEN g % 4 = 0 THEN 'ya29.cal-' || md5('ca' || g) END,
+       CASE WHEN g % 4 = 0 THEN '1//cal-' || md5('cr' || g) END,
+       CASE WHEN g % 4 = 0 THEN 'turnout-demo.apps.googleusercontent.com' END,
+       CASE WHEN g % 4 = 0 THEN 'https://www.googleapis.com/auth/calendar' END,
+       CASE WHEN g % 4 = 0 THEN 'user' || g || '@gmail.example.com' END,
+       CASE WHEN g % 4 = 0 THEN timestamptz '2024-02-01 00:00:00+00' + g * interval '5 minutes' END,
+       CASE WHEN g % 5 = 0 THEN (100000000 + g)::text END,
+       CASE WHEN g % 5 = 0 THEN timestamptz '2024-03-01 00:00:00+00' + g * interval '5 minutes' END,
+       CASE WHEN g % 7 = 0 THEN md5('s' || g)::uuid::text END,
+       CASE WHEN g % 7 = 0 THEN timestamptz '2024-04-01 00:00:00+00' + g * interval '5 minutes' END,
+       CASE WHEN g % 11 = 0 THEN '+1555' || lpad(g::text, 7, '0') END,
+       CASE WHEN g % 11 = 0 THEN timestamptz '2024-05-01 00:00:00+00' + g * interval '5 minutes' END
+FROM generate_series(1, greatest(1, :demo_rows / 2)) AS g
+WHERE NOT EXISTS (SELECT 1 FROM users);

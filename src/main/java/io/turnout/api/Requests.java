@@ -139,8 +139,15 @@ final class Requests {
             int dot = name.indexOf('.');
             String fieldName = dot < 0 ? name : name.substring(0, dot);
             Filter.Op op = dot < 0 ? Filter.Op.EQ : Filter.Op.ofSuffix(name.substring(dot + 1));
+            if (domain.field(fieldName).isEmpty() && domain.namedFilters().contains(fieldName)) {
+                if (dot >= 0) throw ApiException.badField(name, "Filter '" + fieldName + "' takes one value, as '" + fieldName + "=...'");
+                Field named = new Field(fieldName, FieldType.STRING, false, 255);
+                filters.add(new Filter(named, Filter.Op.EQ, List.of(value(named, name, single(name, raw)))));
+                continue;
+            }
             Field f = domain.field(fieldName).orElseThrow(() -> ApiException.badField(fieldName,
-                    "Domain " + domain.name() + " has no field '" + fieldName + "' to filter on"));
+                    "Domain " + domain.name() + " has no field '" + fieldName + "' to filter on"
+                            + (domain.namedFilters().isEmpty() ? "" : " (filters besides its fields: " + domain.namedFilters() + ")")));
             if (op == null || op == Filter.Op.EQ && dot >= 0) {
                 throw ApiException.badField(name, "Unknown filter operator in '" + name
                         + "'; use field, field.gt, field.gte, field.lt, field.lte, field.in or field.prefix");

@@ -15,7 +15,7 @@ import java.util.Optional;
  * write stays on the legacy store.
  */
 public record Domain(String name, String flag, Field key, List<Field> fields, Origin legacy, Origin target,
-        double shadowSampleRate, Normalization normalization, List<PreflightCheck> preflight) {
+        double shadowSampleRate, Normalization normalization, List<PreflightCheck> preflight, Declared declared) {
 
     /** A record as the data API shows it: every field of the domain, in order. */
     public com.fasterxml.jackson.databind.node.ObjectNode toJson(Record r) {
@@ -69,7 +69,7 @@ public record Domain(String name, String flag, Field key, List<Field> fields, Or
 
     /** Whether the field is a column of that store, so a write to the store sets it. */
     public boolean stores(Side side, String field) {
-        return origin(side) instanceof TableStore t && t.stores(field);
+        return origin(side) instanceof TableStore t ? t.stores(field) : origin(side) instanceof io.turnout.store.MappedStore;
     }
 
     /** The fields a copy from {@code source} may write: those the source holds. */
@@ -104,7 +104,20 @@ public record Domain(String name, String flag, Field key, List<Field> fields, Or
                 .map(f -> names.contains(f.name()) && !f.required() ? new Field(f.name(), f.type(), true, f.maxLength()) : f)
                 .toList();
         Field k = updated.stream().filter(f -> f.name().equals(key.name())).findFirst().orElseThrow();
-        return new Domain(name, flag, k, updated, legacy, target, shadowSampleRate, normalization, preflight);
+        return new Domain(name, flag, k, updated, legacy, target, shadowSampleRate, normalization, preflight, declared);
+    }
+
+    /**
+     * List filters beyond the fields that both stores declare (e.g. {@code service} for users: an
+     * active integration with that service), each taking one string value.
+     */
+    public Set<String> namedFilters() {
+        if (legacy instanceof io.turnout.store.MappedStore l && target instanceof io.turnout.store.MappedStore t) {
+            Set<String> out = new java.util.TreeSet<>(l.filterNames());
+            out.retainAll(t.filterNames());
+            return out;
+        }
+        return Set.of();
     }
 
     /** The key as text, for the outbox and lock names. */

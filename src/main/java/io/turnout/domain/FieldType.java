@@ -20,7 +20,11 @@ public enum FieldType {
     INTEGER("int8", Long.class),
     BOOLEAN("bool", Boolean.class),
     TIMESTAMP("timestamptz", OffsetDateTime.class),
-    UUID("uuid", java.util.UUID.class);
+    UUID("uuid", java.util.UUID.class),
+    /** Any JSON value, e.g. the integrations a user has linked; only a SQL-mapped store holds one (see io.turnout.store.MappedStore). */
+    JSON("jsonb", JsonNode.class);
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper MAPPER = new com.fasterxml.jackson.databind.ObjectMapper();
 
     private final String sqlType;
     private final Class<?> javaType;
@@ -61,6 +65,8 @@ public enum FieldType {
             case BOOLEAN:
                 if (!node.isBoolean()) throw new IllegalArgumentException("must be true or false");
                 return node.booleanValue();
+            case JSON:
+                return node.deepCopy();
             default:
                 if (!node.isTextual()) throw new IllegalArgumentException("must be a string");
                 return fromText(node.textValue());
@@ -81,6 +87,8 @@ public enum FieldType {
                     throw new IllegalArgumentException("must be true or false");
                 case TIMESTAMP:
                     return OffsetDateTime.parse(text.trim()).withOffsetSameInstant(ZoneOffset.UTC);
+                case JSON:
+                    return parseJson(text);
                 default:
                     return java.util.UUID.fromString(text.trim());
             }
@@ -106,6 +114,10 @@ public enum FieldType {
             case TIMESTAMP:
                 OffsetDateTime t = row.getOffsetDateTime(index);
                 return t == null ? null : t.withOffsetSameInstant(ZoneOffset.UTC);
+            case JSON:
+                // selected as text (see readCast): PostgreSQL's jsonb text is canonical
+                String text = row.getString(index);
+                return text == null ? null : parseJson(text);
             default:
                 return row.getUUID(index);
         }
@@ -121,8 +133,40 @@ public enum FieldType {
                 return f.booleanNode((Boolean) value);
             case TIMESTAMP:
                 return f.textNode(DateTimeFormatter.ISO_INSTANT.format(((OffsetDateTime) value).toInstant()));
+            case JSON:
+                return (JsonNode) value;
             default:
                 return f.textNode(value.toString());
+        }
+    }
+
+    /** The type a value is selected as: JSON travels as text, every other type as itself. */
+    public String readCast() {
+        return this == JSON ? "text" : sqlType;
+    }
+
+    /** A parameter placeholder cast to this type; JSON travels as text, so the client never re-encodes it. */
+    public String param(int n) {
+        return this == JSON ? "$" + n + "::text::jsonb" : "$" + n + "::" + sqlType;
+    }
+
+    /** A value as it is bound to {@link #param}. */
+    public Object bind(Object value) {
+        return this == JSON && value != null ? value.toString() : value;
+    }
+
+    /** The Java class {@link #bind} gives, for array parameters. */
+    public Class<?> bindType() {
+        return this == JSON ? String.class : javaType;
+    }
+
+    private static JsonNode parseJson(String text) {
+        try {
+            JsonNode node = MAPPER.readTree(text);
+            if (node == null) throw new IllegalArgumentException("must be JSON");
+            return node.isNull() ? null : node;
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("must be JSON");
         }
     }
 

@@ -20,6 +20,8 @@ import io.turnout.store.Owned;
 import io.turnout.store.Query;
 import io.turnout.store.Store;
 import io.turnout.store.StoreException;
+import io.turnout.store.TableStore;
+import io.vertx.sqlclient.Pool;
 import io.turnout.sync.MirrorBatcher;
 import io.turnout.sync.Outbox;
 import io.vertx.core.Future;
@@ -277,18 +279,50 @@ public class DataRouter {
             // the write and its outbox entry are one statement: atomic without a transaction block
             return op.apply(store, client, guard, new OutboxNote(domain.name(), first, second, INLINE_GRACE, owned.toJson(domain)));
         }
+        OutboxNote queued = new OutboxNote(domain.name(), first, second, outbox.initialBackoff(), owned.toJson(domain));
+        if (!(store instanceof TableStore) || !(domain.store(second) instanceof TableStore)) {
+            // a SQL-mapped store writes in several statements: both stores in one transaction instead
+            if (!inTransaction && client instanceof Pool pool) {
+                return pool.withTransaction(tx -> authoritative(domain, op, store, tx, guard, first, mirror, owned, true));
+            }
+            return client.query("SAVEPOINT turnout_mirror").execute()
+                    .compose(v -> op.apply(store, client, guard, null))
+                    .compose(out -> out.changed() ? mirrorInTransaction(domain, client, first, second, out).map(out) : Future.succeededFuture(out))
+                    .recover(e -> mirrorFailed(domain, op, store, client, guard, first, queued, true, e));
+        }
         // both writes in one statement; if the second store fails it, the key goes to the outbox instead
         MirrorNote both = new MirrorNote(domain.name(), domain.store(second), domain.copiedFrom(first), owned);
-        OutboxNote queued = new OutboxNote(domain.name(), first, second, outbox.initialBackoff(), owned.toJson(domain));
         Future<Void> savepoint = inTransaction ? client.query("SAVEPOINT turnout_mirror").execute().mapEmpty() : Future.succeededFuture();
-        return savepoint.compose(v -> op.apply(store, client, guard, both)).recover(e -> {
-            // a refusal by the fence is not a failure of the second store: the whole write runs again
+        return savepoint.compose(v -> op.apply(store, client, guard, both))
+                .recover(e -> mirrorFailed(domain, op, store, client, guard, first, queued, inTransaction, e));
+    }
+
+    /**
+     * The authoritative write alone, with an outbox entry, after the write to both stores failed
+     * (undone back to the savepoint inside a transaction). A refusal by the fence is not a failure
+     * of the second store: the whole write runs again.
+     */
+    private Future<Outcome> mirrorFailed(Domain domain, Op op, Store store, SqlClient client, Guard guard, Side first, OutboxNote queued,
+            boolean inTransaction, Throwable e) {
+        {
             if (StoreFence.isFenced(e)) return Future.failedFuture(e);
             LOG.warnf("Domain %s: write to both stores failed (%s); writing the %s store and queueing the key",
                     domain.name(), describe(e), first.label());
             Future<Void> undo = inTransaction ? client.query("ROLLBACK TO SAVEPOINT turnout_mirror").execute().mapEmpty() : Future.succeededFuture();
             return undo.compose(v -> op.apply(store, client, guard, queued));
-        });
+        }
+    }
+
+    /**
+     * Brings the second store of the same database to the written state of one key, in the write's
+     * transaction, under the key's lock that copies take too (see io.turnout.sync.Mirror).
+     */
+    private static Future<Void> mirrorInTransaction(Domain domain, SqlClient tx, Side first, Side second, Outcome out) {
+        Store target = domain.store(second);
+        return tx.preparedQuery("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .execute(io.vertx.sqlclient.Tuple.of(domain.name() + ":" + domain.keyText(out.key())))
+                .compose(v -> out.state() == null ? target.deleteAll(tx, List.of(out.key()))
+                        : target.putAll(tx, List.of(out.state()), domain.copiedFrom(first)));
     }
 
     /** How the domain's fields are kept at a stage, worked out once per domain and stage (it depends on configuration only). */

@@ -2,7 +2,6 @@ package io.turnout.store;
 
 import io.turnout.db.Database;
 import io.turnout.domain.Field;
-import io.turnout.domain.FieldType;
 import io.turnout.domain.Normalization;
 import io.turnout.domain.Record;
 import io.turnout.domain.Side;
@@ -489,16 +488,7 @@ public final class TableStore implements Store {
 
     /** A 64-bit hash of the record in API shape, after normalisation. */
     private String hashSql(Normalization n) {
-        StringJoiner fields = new StringJoiner(", ");
-        for (Mapping m : mappings) {
-            if (n.ignores(m.field().name())) continue;
-            String expr = m.readSql();
-            if (m.field().type() == FieldType.TIMESTAMP && n.timestampPrecision() != null) {
-                expr = "date_trunc('" + n.timestampPrecision() + "', " + expr + ")";
-            }
-            fields.add(expr);
-        }
-        return "hashtextextended(ROW(" + fields + ")::text, 0)";
+        return Checksums.rowHash(mappings.stream().map(Mapping::field).toList(), f -> mapping(f.name()).readSql(), n);
     }
 
     @Override
@@ -549,7 +539,7 @@ public final class TableStore implements Store {
         return '"' + identifier + '"';
     }
 
-    private static String quoteQualified(String table) {
+    static String quoteQualified(String table) {
         StringJoiner j = new StringJoiner(".");
         for (String part : table.split("\\.")) {
             j.add(quote(part));
