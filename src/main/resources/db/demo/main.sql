@@ -238,3 +238,133 @@ SELECT 'user' || g || '@example.com', 'User ' || g,
        CASE WHEN g % 11 = 0 THEN timestamptz '2024-05-01 00:00:00+00' + g * interval '5 minutes' END
 FROM generate_series(1, greatest(1, :demo_rows / 2)) AS g
 WHERE NOT EXISTS (SELECT 1 FROM users);
+
+-- Seed 003: the original import tables (legacy) and the V3 tables (new) the remediation created
+-- beside them, with pilot rows that exist only in the V3 tables. Children refer to their data
+-- import by foreign key in both families.
+CREATE TABLE IF NOT EXISTS data_imports (
+    id           uuid         PRIMARY KEY,
+    name         varchar(255) NOT NULL,
+    source_type  varchar(50)  NOT NULL,
+    status       varchar(30)  NOT NULL DEFAULT 'pending',
+    record_count integer      NOT NULL DEFAULT 0,
+    created_by   varchar(255),
+    created_at   timestamptz  NOT NULL DEFAULT now(),
+    updated_at   timestamptz  NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS import_field_mappings (
+    id             uuid         PRIMARY KEY,
+    data_import_id uuid         NOT NULL REFERENCES data_imports (id) ON DELETE CASCADE,
+    source_field   varchar(255) NOT NULL,
+    target_field   varchar(255) NOT NULL,
+    confidence     integer      NOT NULL DEFAULT 0,
+    status         varchar(30)  NOT NULL DEFAULT 'suggested',
+    created_at     timestamptz  NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS idx_import_field_mappings_import ON import_field_mappings (data_import_id);
+CREATE TABLE IF NOT EXISTS discovery_flows (
+    id               uuid         PRIMARY KEY,
+    data_import_id   uuid         NOT NULL REFERENCES data_imports (id) ON DELETE CASCADE,
+    flow_name        varchar(255) NOT NULL,
+    current_phase    varchar(50)  NOT NULL DEFAULT 'field_mapping',
+    status           varchar(30)  NOT NULL DEFAULT 'running',
+    progress_percent integer      NOT NULL DEFAULT 0,
+    created_at       timestamptz  NOT NULL DEFAULT now(),
+    updated_at       timestamptz  NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS raw_import_records (
+    id             uuid        PRIMARY KEY,
+    data_import_id uuid        NOT NULL REFERENCES data_imports (id) ON DELETE CASCADE,
+    row_number     integer     NOT NULL,
+    raw_data       text        NOT NULL,
+    is_processed   boolean     NOT NULL DEFAULT false,
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS idx_raw_import_records_import ON raw_import_records (data_import_id);
+
+CREATE TABLE IF NOT EXISTS v3_data_imports (
+    id            uuid         PRIMARY KEY,
+    name          varchar(255) NOT NULL,
+    source_type   varchar(50)  NOT NULL,
+    status        varchar(30)  NOT NULL DEFAULT 'pending',
+    total_records integer      NOT NULL DEFAULT 0,
+    created_by    varchar(255),
+    created_at    timestamptz  NOT NULL DEFAULT now(),
+    updated_at    timestamptz  NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS v3_field_mappings (
+    id               uuid         PRIMARY KEY,
+    data_import_id   uuid         NOT NULL REFERENCES v3_data_imports (id) ON DELETE CASCADE,
+    source_field     varchar(255) NOT NULL,
+    target_field     varchar(255) NOT NULL,
+    confidence_score integer      NOT NULL DEFAULT 0,
+    status           varchar(30)  NOT NULL DEFAULT 'suggested',
+    created_at       timestamptz  NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS idx_v3_field_mappings_import ON v3_field_mappings (data_import_id);
+CREATE TABLE IF NOT EXISTS v3_discovery_flows (
+    id             uuid         PRIMARY KEY,
+    data_import_id uuid         NOT NULL REFERENCES v3_data_imports (id) ON DELETE CASCADE,
+    name           varchar(255) NOT NULL,
+    phase          varchar(50)  NOT NULL DEFAULT 'field_mapping',
+    status         varchar(30)  NOT NULL DEFAULT 'running',
+    progress       integer      NOT NULL DEFAULT 0,
+    created_at     timestamptz  NOT NULL DEFAULT now(),
+    updated_at     timestamptz  NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS v3_raw_import_records (
+    id             uuid        PRIMARY KEY,
+    data_import_id uuid        NOT NULL REFERENCES v3_data_imports (id) ON DELETE CASCADE,
+    row_number     integer     NOT NULL,
+    raw_data       text        NOT NULL,
+    is_processed   boolean     NOT NULL DEFAULT false,
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS idx_v3_raw_import_records_import ON v3_raw_import_records (data_import_id);
+
+-- The original tables: 23 imports (more with more demo rows), about ten field mappings each, a
+-- discovery flow for four in five, and the raw records, spread over the imports.
+INSERT INTO data_imports (id, name, source_type, status, record_count, created_by, created_at, updated_at)
+SELECT md5('import' || g)::uuid, 'Import ' || g, (ARRAY['csv', 'cmdb', 'api'])[1 + g % 3],
+       (ARRAY['completed', 'processing', 'failed'])[1 + g % 3], g * 40, 'analyst' || (g % 5) || '@example.com',
+       timestamptz '2025-08-01 00:00:00+00' + g * interval '3 hours', timestamptz '2025-08-01 00:00:00+00' + g * interval '4 hours'
+FROM generate_series(1, greatest(23, :demo_rows / 400)) AS g
+WHERE NOT EXISTS (SELECT 1 FROM data_imports);
+INSERT INTO import_field_mappings (id, data_import_id, source_field, target_field, confidence, status, created_at)
+SELECT md5('mapping' || g)::uuid, md5('import' || (1 + g % greatest(23, :demo_rows / 400)))::uuid, 'column_' || (g % 37),
+       (ARRAY['hostname', 'ip_address', 'os', 'owner', 'environment', 'application'])[1 + g % 6], 50 + g % 50,
+       (ARRAY['suggested', 'approved', 'rejected'])[1 + g % 3], timestamptz '2025-08-02 00:00:00+00' + g * interval '20 minutes'
+FROM generate_series(1, greatest(232, :demo_rows / 40)) AS g
+WHERE NOT EXISTS (SELECT 1 FROM import_field_mappings);
+INSERT INTO discovery_flows (id, data_import_id, flow_name, current_phase, status, progress_percent, created_at, updated_at)
+SELECT md5('flow' || g)::uuid, md5('import' || g)::uuid, 'Discovery ' || g,
+       (ARRAY['field_mapping', 'data_cleansing', 'asset_inventory', 'dependency_analysis'])[1 + g % 4],
+       (ARRAY['running', 'completed', 'paused'])[1 + g % 3], (g * 13) % 101,
+       timestamptz '2025-08-03 00:00:00+00' + g * interval '5 hours', timestamptz '2025-08-03 00:00:00+00' + g * interval '6 hours'
+FROM generate_series(1, greatest(23, :demo_rows / 400)) AS g
+WHERE g % 5 <> 0 AND NOT EXISTS (SELECT 1 FROM discovery_flows);
+INSERT INTO raw_import_records (id, data_import_id, row_number, raw_data, is_processed, created_at)
+SELECT md5('raw' || g)::uuid, md5('import' || (1 + g % greatest(23, :demo_rows / 400)))::uuid, g,
+       '{"hostname": "srv-' || g || '", "ip": "10.0.' || (g % 250) || '.' || (g % 200) || '"}', g % 4 <> 0,
+       timestamptz '2025-08-04 00:00:00+00' + g * interval '1 minute'
+FROM generate_series(1, greatest(38, :demo_rows / 4)) AS g
+WHERE NOT EXISTS (SELECT 1 FROM raw_import_records);
+
+-- Pilot data in the V3 tables only: four imports (the first a re-import of original import 1 under
+-- the same id, renamed: a collision), ten field mappings and four discovery flows, no raw records.
+INSERT INTO v3_data_imports (id, name, source_type, status, total_records, created_by, created_at, updated_at)
+SELECT CASE WHEN g = 1 THEN md5('import1')::uuid ELSE md5('pilot-import' || g)::uuid END,
+       CASE WHEN g = 1 THEN 'Import 1 (V3 pilot re-run)' ELSE 'V3 pilot import ' || g END, 'csv', 'completed', 100 * g,
+       'pilot@example.com', timestamptz '2025-10-01 00:00:00+00' + g * interval '1 day', timestamptz '2025-10-01 00:00:00+00' + g * interval '1 day'
+FROM generate_series(1, 4) AS g
+WHERE NOT EXISTS (SELECT 1 FROM v3_data_imports);
+INSERT INTO v3_field_mappings (id, data_import_id, source_field, target_field, confidence_score, status, created_at)
+SELECT md5('pilot-mapping' || g)::uuid, md5('pilot-import' || (2 + g % 3))::uuid, 'pilot_column_' || g, 'hostname', 90, 'approved',
+       timestamptz '2025-10-05 00:00:00+00' + g * interval '1 hour'
+FROM generate_series(1, 10) AS g
+WHERE NOT EXISTS (SELECT 1 FROM v3_field_mappings);
+INSERT INTO v3_discovery_flows (id, data_import_id, name, phase, status, progress, created_at, updated_at)
+SELECT md5('pilot-flow' || g)::uuid, md5('pilot-import' || (2 + g % 3))::uuid, 'V3 pilot flow ' || g, 'field_mapping', 'running', 10 * g,
+       timestamptz '2025-10-06 00:00:00+00' + g * interval '1 hour', timestamptz '2025-10-06 00:00:00+00' + g * interval '2 hours'
+FROM generate_series(1, 4) AS g
+WHERE NOT EXISTS (SELECT 1 FROM v3_discovery_flows);

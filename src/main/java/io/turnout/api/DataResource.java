@@ -94,6 +94,10 @@ public class DataResource {
                     ops.add(op == Filter.Op.EQ ? "eq" : op.suffix);
                 }
             }
+            if (!d.namedFilters().isEmpty()) {
+                ArrayNode named = node.putArray("filters");
+                d.namedFilters().forEach(named::add);
+            }
             ArrayNode fields = node.putArray("fields");
             for (Field f : d.fields()) {
                 ObjectNode fn = fields.addObject().put("name", f.name()).put("type", f.type().lower()).put("required", f.required());

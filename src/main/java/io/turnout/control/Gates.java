@@ -45,8 +45,13 @@ public class Gates {
     private final Replicas replicas;
     private final Map<String, Long> preflightRunAt = new ConcurrentHashMap<>();
 
+    private final io.turnout.domain.Domains domains;
+    private final io.turnout.routing.AppliedStages stages;
+
     public Gates(TurnoutConfig config, Preflight preflight, Backfill backfill, Verification verification, OutboxRelay relay,
-            Replicas replicas) {
+            Replicas replicas, io.turnout.domain.Domains domains, io.turnout.routing.AppliedStages stages) {
+        this.domains = domains;
+        this.stages = stages;
         this.replicas = replicas;
         this.config = config;
         this.preflight = preflight;
@@ -94,6 +99,8 @@ public class Gates {
             }
         }
         if (!step.forward() && step.movesAuthority()) gates.add(Future.succeededFuture(noParked(d)));
+        Gate related = parents(d, step);
+        if (related != null) gates.add(Future.succeededFuture(related));
         if (step.forward() && step.to() != Stage.RETIRED) gates.add(fleet(d, step));
         return Future.all(gates).map(v -> gates.stream().map(Future::result).toList());
     }
@@ -120,6 +127,48 @@ public class Gates {
             }
             return Gate.pass("replicas", "all " + live + " live replicas route by " + step.from().label(), evidence);
         });
+    }
+
+    /**
+     * The order foreign keys between domains need (seed 003: field mappings refer to data imports),
+     * or null for a domain with no parents and no children. A child writes its new store only once
+     * each parent's new store holds all the parent's records (the parent at {@code shadow} or later,
+     * past its backfill), and writes its legacy store again only while each parent does; a parent
+     * stops writing its legacy store ({@code complete}) only after every child has, and stops writing
+     * its new store ({@code legacy}) only after every child has.
+     */
+    private Gate parents(Domain d, Step step) {
+        List<String> children = domains.all().stream().filter(c -> c.declared().parents().contains(d.name())).map(Domain::name).toList();
+        if (d.declared().parents().isEmpty() && children.isEmpty()) return null;
+        Map<String, Object> evidence = new LinkedHashMap<>();
+        List<String> held = new ArrayList<>();
+        for (String p : d.declared().parents()) {
+            Stage at = stages.get(p);
+            evidence.put(p, at.label());
+            if (step.forward() && step.to().ordinal() >= Stage.DUAL_WRITE.ordinal() && at.ordinal() < Stage.SHADOW.ordinal()) {
+                held.add("parent " + p + " is at " + at.label() + ": its new store holds all its records only from shadow on, and "
+                        + d.name() + "'s new rows refer to them");
+            }
+            if (!step.forward() && step.from() == Stage.COMPLETE && at == Stage.COMPLETE) {
+                held.add("parent " + p + " is at complete and no longer writes its legacy store, which " + d.name()
+                        + "'s legacy rows refer to; move " + p + " back to rampdown first");
+            }
+        }
+        for (String c : children) {
+            Stage at = stages.get(c);
+            evidence.put(c, at.label());
+            if (step.forward() && step.to() == Stage.COMPLETE && at != Stage.COMPLETE) {
+                held.add("child " + c + " is at " + at.label() + " and still writes its legacy store, whose rows refer to "
+                        + d.name() + "'s; move " + c + " to complete first");
+            }
+            if (!step.forward() && step.to() == Stage.LEGACY && at != Stage.LEGACY) {
+                held.add("child " + c + " is at " + at.label() + " and writes its new store, whose rows refer to " + d.name()
+                        + "'s; move " + c + " back to legacy first");
+            }
+        }
+        return held.isEmpty()
+                ? Gate.pass("related_domains", "the domains whose records refer to each other by key are in an order their keys allow", evidence)
+                : Gate.fail("related_domains", String.join("; ", held), evidence);
     }
 
     GatesConfig limits(Domain d) {

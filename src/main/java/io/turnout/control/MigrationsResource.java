@@ -50,6 +50,7 @@ public class MigrationsResource {
     private final Backfill backfill;
     private final Verification verification;
     private final Preflight preflight;
+    private final io.turnout.sync.Pilot pilot;
     private final StageControl control;
     private final StageFlags flags;
     private final FlagWriter flagWriter;
@@ -60,7 +61,8 @@ public class MigrationsResource {
 
     public MigrationsResource(Domains domains, DataRouter router, OutboxRelay relay, Backfill backfill,
             Verification verification, Preflight preflight, StageControl control, StageFlags flags, FlagWriter flagWriter,
-            Audit audit, Databases databases, Replicas replicas, ObjectMapper json) {
+            Audit audit, Databases databases, Replicas replicas, ObjectMapper json, io.turnout.sync.Pilot pilot) {
+        this.pilot = pilot;
         this.replicas = replicas;
         this.control = control;
         this.flags = flags;
@@ -198,6 +200,32 @@ public class MigrationsResource {
         return with(name, d -> preflight.run(d).map(r -> ok(preflightJson(r))));
     }
 
+    /**
+     * The records the new store held before the migration (pilot rows): how many only it held, and
+     * each key both held with different values, with the fields that differed.
+     */
+    @GET
+    @Path("/{domain}/pilot")
+    public CompletionStage<Response> pilotRows(@PathParam("domain") String name) {
+        return with(name, d -> {
+            if (d.declared().pilot() == null) {
+                throw Problems.problem(404, "no-pilot", "No pilot rows declared", "Domain " + d.name() + " declares no pilot rows", null);
+            }
+            return pilot.snapshot(d).map(snap -> {
+                ObjectNode n = json.createObjectNode().put("domain", d.name()).put("takenAt", snap.takenAt().toString())
+                        .put("stage", snap.stage()).put("extras", snap.extras().size()).put("collisions", snap.collisions().size())
+                        .put("acceptExtra", d.declared().pilot().acceptExtra())
+                        .put("collisionsWin", d.declared().pilot().legacyWins() ? "legacy" : "none (held)");
+                ArrayNode c = n.putArray("collisionKeys");
+                snap.collisions().entrySet().stream().limit(1000)
+                        .forEach(e -> c.addObject().put("key", d.keyText(e.getKey())).set("fields", json.valueToTree(e.getValue())));
+                ArrayNode x = n.putArray("extraKeys");
+                snap.extras().stream().map(d::keyText).sorted().limit(1000).forEach(x::add);
+                return ok(n);
+            });
+        });
+    }
+
     @POST
     @Path("/{domain}/verification")
     public CompletionStage<Response> verify(@PathParam("domain") String name) {
@@ -311,7 +339,8 @@ public class MigrationsResource {
         Future<StageRow> row = control.row(d);
         Future<ObjectNode> step = row.compose(r -> stepJson(d, r));
         Future<List<Replicas.Replica>> fleet = replicas.all();
-        return Future.all(List.of(forward, reverse, verified, checks, row, step, fleet)).map(v -> {
+        Future<Map<String, Map<String, Long>>> tables = Backfill.tableCounts(d).otherwise(Map.of());
+        return Future.all(List.of(forward, reverse, verified, checks, row, step, fleet, tables)).map(v -> {
             ObjectNode node = json.createObjectNode();
             node.put("domain", d.name());
             node.put("stage", router.stage(d).label());
@@ -338,6 +367,9 @@ public class MigrationsResource {
             b.set("reverse", reverse.result() == null ? null : backfillJson(reverse.result()));
             node.set("lastVerification", verified.result() == null ? null : verificationJson(verified.result(), null));
             node.set("preflight", preflightJson(checks.result()));
+            // rows in each table of both stores, as seed 003 tabulates them
+            node.set("tables", json.valueToTree(tables.result()));
+            if (!d.declared().parents().isEmpty()) node.set("parents", json.valueToTree(d.declared().parents()));
             return node;
         });
     }
@@ -403,7 +435,7 @@ public class MigrationsResource {
         else n.putNull("clean");
         if (run.reason() != null) n.put("reason", run.reason());
         n.put("ranges", run.ranges()).put("legacyRows", run.rowsLegacy()).put("newRows", run.rowsNew())
-                .put("missing", run.missing()).put("extra", run.extra()).put("different", run.different())
+                .put("missing", run.missing()).put("extra", run.extra()).put("acceptedExtra", run.acceptedExtra()).put("different", run.different())
                 .put("transient", run.transientDifferences()).put("startedAt", run.startedAt().toString());
         if (run.finishedAt() != null) n.put("finishedAt", run.finishedAt().toString());
         if (diffs != null) {

@@ -154,8 +154,8 @@ public class Databases {
         }
     }
 
-    /** Runs a bundled SQL script, if there is one, as one simple-protocol batch. */
-    private static void run(Database db, String resource, Map<String, String> substitutions) {
+    /** Runs a bundled SQL script (the demo schema), if there is one, as one simple-protocol batch, with text substitutions. */
+    public static void run(Database db, String resource, Map<String, String> substitutions) {
         String sql;
         try (InputStream in = Databases.class.getClassLoader().getResourceAsStream(resource)) {
             if (in == null) return;

@@ -394,7 +394,41 @@ public final class MappedStore implements Store {
         return client.query("SELECT count(*) FROM " + root).execute().map(rows -> rows.iterator().next().getLong(0));
     }
 
+    @Override
+    public Future<Long> lockRange(SqlClient tx, Object after, Object upTo) {
+        List<Object> params = new ArrayList<>();
+        String where = range(keyColumn, after, upTo, params);
+        return tx.preparedQuery("SELECT 1 FROM " + root + where + " FOR SHARE").execute(Tuple.from(params)).map(r -> (long) r.rowCount());
+    }
+
+    @Override
+    public String rangeSql(Object after, Object upTo, List<Object> params) {
+        StringJoiner cols = new StringJoiner(", ");
+        for (Field f : fields) cols.add("r." + TableStore.quote(f.name()) + "::" + f.type().sqlType() + " AS " + TableStore.quote(f.name()));
+        return "SELECT " + cols + from + range(keyRef(), after, upTo, params);
+    }
+
+    /**
+     * Makes this store hold the records {@code source}, a store of the same database, holds in
+     * {@code (after, upTo]}, without them leaving PostgreSQL: each upsert statement runs once with
+     * {@code batch} bound to the source's records of the range. The caller locks the range first.
+     */
+    public Future<Void> copyRangeFrom(SqlClient tx, Store source, Object after, Object upTo) {
+        List<Object> params = new ArrayList<>();
+        // the source's records are mapped once, into a table that lives until the transaction ends
+        Future<Void> chain = tx.query("DROP TABLE IF EXISTS pg_temp.turnout_batch").execute()
+                .compose(v -> tx.preparedQuery("CREATE TEMP TABLE turnout_batch ON COMMIT DROP AS " + source.rangeSql(after, upTo, params))
+                        .execute(Tuple.from(params)))
+                .mapEmpty();
+        for (String statement : upserts) {
+            String sql = withBatch("batch AS (SELECT * FROM pg_temp.turnout_batch)", statement);
+            chain = chain.compose(v -> tx.query(sql).execute().mapEmpty());
+        }
+        return chain;
+    }
+
     /** Rows in each of the mapping's tables, in order. */
+    @Override
     public Future<Map<String, Long>> tableCounts(SqlClient client) {
         StringJoiner counts = new StringJoiner(", ");
         for (String t : tables) counts.add("(SELECT count(*) FROM " + TableStore.quoteQualified(t) + ")");
@@ -424,9 +458,10 @@ public final class MappedStore implements Store {
         List<Object> params = new ArrayList<>();
         String where = range(keyColumn, after, null, params);
         params.add(size);
-        return client.preparedQuery("SELECT max(k) FROM (SELECT " + keyColumn + "::" + key.type().sqlType() + " AS k FROM " + root + where
-                        + " ORDER BY " + keyColumn + " LIMIT $" + params.size() + ") AS chunk")
-                .execute(Tuple.from(params)).map(rows -> key.type().read(rows.iterator().next(), 0));
+        // the last of the chunk's keys in key order (uuid has no max())
+        return client.preparedQuery("SELECT k FROM (SELECT " + keyColumn + "::" + key.type().sqlType() + " AS k, " + keyColumn + " AS o FROM "
+                        + root + where + " ORDER BY " + keyColumn + " LIMIT $" + params.size() + ") AS chunk ORDER BY o DESC LIMIT 1")
+                .execute(Tuple.from(params)).map(rows -> rows.size() == 0 ? null : key.type().read(rows.iterator().next(), 0));
     }
 
     @Override

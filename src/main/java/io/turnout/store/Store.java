@@ -92,6 +92,23 @@ public interface Store extends Origin {
      */
     Future<Void> putAll(SqlClient client, List<Record> records, java.util.Set<String> fields);
 
+    /**
+     * Share-locks the records in {@code (after, upTo]} (their rows in the table holding one row per
+     * record) until the transaction ends: a client write of one of them waits, so a copy reading
+     * them afterwards in the same transaction sees either none or all of it.
+     */
+    Future<Long> lockRange(SqlClient tx, Object after, Object upTo);
+
+    /**
+     * One SELECT of the records in {@code (after, upTo]} in API shape, each field a column of its
+     * name and type, its bounds added to {@code params}: how another store of the same database
+     * copies them without them leaving PostgreSQL.
+     */
+    String rangeSql(Object after, Object upTo, List<Object> params);
+
+    /** Rows in each table the store spans, by table name, in order. */
+    Future<Map<String, Long>> tableCounts(SqlClient client);
+
     /** Deletes every record with one of these keys. */
     Future<Void> deleteAll(SqlClient client, List<Object> keys);
 }

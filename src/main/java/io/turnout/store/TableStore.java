@@ -394,6 +394,23 @@ public final class TableStore implements Store {
     }
 
     @Override
+    public Future<Long> lockRange(SqlClient tx, Object after, Object upTo) {
+        List<Object> params = new ArrayList<>();
+        String where = range(after, upTo, params);
+        return tx.preparedQuery("SELECT 1 FROM " + table + where + " FOR SHARE").execute(Tuple.from(params)).map(r -> (long) r.rowCount());
+    }
+
+    @Override
+    public String rangeSql(Object after, Object upTo, List<Object> params) {
+        return "SELECT " + selectList + " FROM " + table + range(after, upTo, params);
+    }
+
+    @Override
+    public Future<Map<String, Long>> tableCounts(SqlClient client) {
+        return count(client).map(n -> Map.of(rawTable, n));
+    }
+
+    @Override
     public Future<List<Object>> keys(SqlClient client, Object after, Object upTo, int limit) {
         List<Object> params = new ArrayList<>();
         String where = range(after, upTo, params);
@@ -411,9 +428,10 @@ public final class TableStore implements Store {
         List<Object> params = new ArrayList<>();
         String where = range(after, null, params);
         params.add(size);
-        return client.preparedQuery("SELECT max(k) FROM (SELECT " + key.readSql() + " AS k FROM " + table + where
-                + " ORDER BY " + quote(key.column()) + " LIMIT $" + params.size() + ") AS chunk")
-                .execute(Tuple.from(params)).map(rows -> key.field().type().read(rows.iterator().next(), 0));
+        // the last of the chunk's keys in key order (uuid has no max())
+        return client.preparedQuery("SELECT k FROM (SELECT " + key.readSql() + " AS k, " + quote(key.column()) + " AS o FROM " + table + where
+                + " ORDER BY " + quote(key.column()) + " LIMIT $" + params.size() + ") AS chunk ORDER BY o DESC LIMIT 1")
+                .execute(Tuple.from(params)).map(rows -> rows.size() == 0 ? null : key.field().type().read(rows.iterator().next(), 0));
     }
 
     @Override
@@ -452,13 +470,18 @@ public final class TableStore implements Store {
      * a concurrent write to one of them waits, and the copy sees either none or all of it. Returns
      * the number of source rows copied.
      */
-    public Future<Long> copyRangeFrom(SqlClient client, TableStore source, Object after, Object upTo) {
+    public Future<Long> copyRangeFrom(SqlClient client, TableStore source, Object after, Object upTo, List<Object> kept) {
         List<Object> params = new ArrayList<>();
         String where = source.range(after, upTo, params);
         // the same bounds, numbered the same, on this table
         String mine = range(after, upTo, new ArrayList<>());
         String notInSource = "NOT EXISTS (SELECT 1 FROM w WHERE w." + quote(key.field().name()) + " = " + table + "."
                 + quote(key.column()) + ")";
+        if (!kept.isEmpty()) {
+            // records only this store held before the migration, which the domain keeps (pilot rows)
+            params.add(array(kept));
+            notInSource += " AND NOT (" + quote(key.column()) + " = ANY($" + params.size() + "::" + key.field().type().sqlType() + "[]))";
+        }
         String sql = "WITH w AS (SELECT " + source.selectList + " FROM " + source.table + where + " FOR SHARE), "
                 + "m AS (" + putFrom("w", null, source.heldFields(), Owned.NONE, params) + " RETURNING 1), "
                 + "d AS (DELETE FROM " + table + (mine.isEmpty() ? " WHERE " + notInSource : mine + " AND " + notInSource) + ") "

@@ -8,6 +8,8 @@ import io.turnout.TurnoutConfig;
 import io.turnout.TurnoutConfig.BackfillConfig;
 import io.turnout.db.Databases;
 import io.turnout.domain.Domain;
+import io.turnout.routing.Stage;
+import io.turnout.domain.Side;
 import io.turnout.domain.Domains;
 import io.turnout.flags.StageChanged;
 import io.turnout.store.Store;
@@ -97,6 +99,8 @@ public class Backfill {
     private final CopyGuard guard;
     private final OutboxRelay relay;
     private final Preflight preflight;
+    private final Pilot pilot;
+    private final io.turnout.routing.AppliedStages stages;
     private final io.turnout.control.Audit audit;
     private final LatencyWatch latency;
     private final Vertx vertx;
@@ -104,7 +108,7 @@ public class Backfill {
     private final Map<String, Run> latest = new ConcurrentHashMap<>();
     private final List<Worker> workers = new ArrayList<>();
 
-    public Backfill(TurnoutConfig config, Databases databases, Domains domains, Mirror mirror, CopyGuard guard, OutboxRelay relay, Preflight preflight, io.turnout.control.Audit audit,
+    public Backfill(TurnoutConfig config, Databases databases, Domains domains, Mirror mirror, CopyGuard guard, OutboxRelay relay, Preflight preflight, Pilot pilot, io.turnout.routing.AppliedStages stages, io.turnout.control.Audit audit,
             LatencyWatch latency, Vertx vertx, MeterRegistry registry) {
         this.config = config.backfill();
         this.databases = databases;
@@ -113,6 +117,8 @@ public class Backfill {
         this.guard = guard;
         this.relay = relay;
         this.preflight = preflight;
+        this.pilot = pilot;
+        this.stages = stages;
         this.audit = audit;
         this.latency = latency;
         this.vertx = vertx;
@@ -157,6 +163,16 @@ public class Backfill {
     public Future<Run> start(Domain domain, Direction direction, Integer rowsPerSecond, Integer chunkSize) {
         if (!domain.copyable()) return Future.failedFuture(Refused.readOnly(domain, "backfill"));
         int chunk = chunkSize == null ? config.chunkSize() : chunkSize;
+        if (direction == Direction.FORWARD) {
+            for (String p : domain.declared().parents()) {
+                Stage at = stages.get(p);
+                if (at.ordinal() < Stage.SHADOW.ordinal()) {
+                    // its rows would refer to parent rows the new store may not hold yet
+                    return Future.failedFuture(new Refused("Domain " + domain.name() + " refers to records of " + p + ", which is at "
+                            + at.label() + ": backfill " + p + " and move it to shadow first", true));
+                }
+            }
+        }
         return guard.whileAllowed(domain, direction.target, what(direction), stage -> latest(domain, direction)).compose(existing -> {
             if (existing != null && existing.active()) {
                 return Future.failedFuture(new Refused("A " + direction.label() + " backfill of " + domain.name()
@@ -176,8 +192,10 @@ public class Backfill {
         }).onSuccess(run -> {
             LOG.infof("Domain %s: %s backfill started (run %d, about %d rows, chunks of %d)", domain.name(),
                     direction.label(), run.id(), run.estimatedRows(), run.chunkSize());
-            audit.record(domain.name(), "backfill-started", io.turnout.control.Audit.ANONYMOUS, null, null, direction.label() + " backfill",
-                    Map.of("run", run.id(), "direction", direction.label(), "estimatedRows", run.estimatedRows(), "chunkSize", run.chunkSize()));
+            tableCounts(domain).otherwise(Map.of()).onSuccess(counts -> audit.record(domain.name(), "backfill-started",
+                    io.turnout.control.Audit.ANONYMOUS, null, null, direction.label() + " backfill",
+                    Map.of("run", run.id(), "direction", direction.label(), "estimatedRows", run.estimatedRows(), "chunkSize", run.chunkSize(),
+                            "tablesBefore", counts)));
             workers.forEach(Worker::wake);
         });
     }
@@ -461,9 +479,10 @@ public class Backfill {
                     .map(rows -> {
                         for (Row r : rows) {
                             Run done = remember(run(r));
-                            audit.record(domain.name(), "backfill-done", io.turnout.control.Audit.TURNOUT, null, null,
-                                    run.direction().label() + " backfill", Map.of("run", done.id(), "direction", done.direction().label(),
-                                            "rowsCopied", done.rowsCopied()));
+                            tableCounts(domain).otherwise(Map.of()).onSuccess(counts -> audit.record(domain.name(), "backfill-done",
+                                    io.turnout.control.Audit.TURNOUT, null, null, run.direction().label() + " backfill",
+                                    Map.of("run", done.id(), "direction", done.direction().label(), "rowsCopied", done.rowsCopied(),
+                                            "tablesAfter", counts)));
                             LOG.infof("Domain %s: %s backfill done: %d rows in %.1f s", domain.name(), run.direction().label(),
                                     done.rowsCopied(), Duration.between(done.startedAt(), done.finishedAt()).toMillis() / 1000.0);
                             // what failed for want of rows the backfill has now copied (a reply's parent) may pass now
@@ -576,16 +595,73 @@ public class Backfill {
     public Future<Long> copyRange(Domain domain, Direction direction, Object after, Object upTo) {
         Store source = domain.store(direction.source);
         Store target = domain.store(direction.target);
-        if (source instanceof TableStore s && target instanceof TableStore t && domain.sameDatabase()) {
-            return t.copyRangeFrom(t.database().work(), s, after, upTo);
-        }
-        Future<List<Object>> sourceKeys = source.keys(source.database().work(), after, upTo, Integer.MAX_VALUE);
-        Future<List<Object>> targetKeys = target.keys(target.database().work(), after, upTo, Integer.MAX_VALUE);
-        return Future.all(sourceKeys, targetKeys).compose(v -> {
-            Set<Object> keys = new LinkedHashSet<>(sourceKeys.result());
-            keys.addAll(targetKeys.result());
-            return mirror.syncAll(domain, new ArrayList<>(keys), direction.source, direction.target).map(n -> (long) n);
+        // a forward copy never deletes the records the new store held before the migration, if the domain keeps them
+        Future<Set<Object>> keptKeys = direction == Direction.FORWARD ? pilot.kept(domain) : Future.succeededFuture(Set.of());
+        return keptKeys.compose(keep -> {
+            List<Object> kept = keep.stream().filter(k -> within(k, after, upTo)).toList();
+            if (source instanceof TableStore s && target instanceof TableStore t && domain.sameDatabase()) {
+                return t.copyRangeFrom(t.database().work(), s, after, upTo, kept);
+            }
+            if (domain.sameDatabase()) {
+                return target.database().work().withTransaction(tx -> copyInTransaction(domain, direction, tx, after, upTo, keep));
+            }
+            Future<List<Object>> sourceKeys = source.keys(source.database().work(), after, upTo, Integer.MAX_VALUE);
+            Future<List<Object>> targetKeys = target.keys(target.database().work(), after, upTo, Integer.MAX_VALUE);
+            return Future.all(sourceKeys, targetKeys).compose(v -> {
+                Set<Object> keys = new LinkedHashSet<>(sourceKeys.result());
+                Set<Object> sourceHas = new java.util.HashSet<>(sourceKeys.result());
+                targetKeys.result().stream().filter(k -> sourceHas.contains(k) || !keep.contains(k)).forEach(keys::add);
+                return mirror.syncAll(domain, new ArrayList<>(keys), direction.source, direction.target).map(n -> (long) n);
+            });
         });
+    }
+
+    /**
+     * The copy of one range when both stores share a database but are not both single tables (a
+     * SQL mapping): one transaction that share-locks the source records of the range, reads them,
+     * writes them into the target in one batch, and deletes the target's records of the range that
+     * the source does not hold (but not those the domain keeps, see {@link Pilot}). A client write
+     * of one of these records waits for the copy, or the copy for it, so neither overwrites the other.
+     */
+    private static Future<Long> copyInTransaction(Domain domain, Direction direction, io.vertx.sqlclient.SqlConnection tx, Object after,
+            Object upTo, Set<Object> keep) {
+        Store source = domain.store(direction.source);
+        Store target = domain.store(direction.target);
+        List<io.turnout.store.Filter> bound = upTo == null ? List.of()
+                : List.of(new io.turnout.store.Filter(domain.key(), io.turnout.store.Filter.Op.LTE, List.of(upTo)));
+        boolean whole = domain.copiedFrom(direction.source).size() == domain.fields().size();
+        return source.lockRange(tx, after, upTo).compose(locked -> {
+            // a SQL mapping copies every field inside PostgreSQL; otherwise the records pass through here
+            Future<Void> copied = target instanceof io.turnout.store.MappedStore m && whole
+                    ? m.copyRangeFrom(tx, source, after, upTo)
+                    : source.list(tx, new io.turnout.store.Query(bound, Integer.MAX_VALUE, after))
+                            .compose(records -> target.putAll(tx, records, domain.copiedFrom(direction.source)));
+            Future<List<Object>> sourceKeys = copied.compose(v -> source.keys(tx, after, upTo, Integer.MAX_VALUE));
+            return sourceKeys.compose(have -> target.keys(tx, after, upTo, Integer.MAX_VALUE).compose(keys -> {
+                Set<Object> held = new java.util.HashSet<>(have);
+                return target.deleteAll(tx, keys.stream().filter(k -> !held.contains(k) && !keep.contains(k)).toList());
+            })).map(locked);
+        });
+    }
+
+    /** Rows in each table of both stores (seed 003's record counts), by side label then table. */
+    public static Future<Map<String, Map<String, Long>>> tableCounts(Domain domain) {
+        if (!domain.copyable()) return Future.succeededFuture(Map.of());
+        Store legacy = domain.store(Side.LEGACY);
+        Store target = domain.store(Side.NEW);
+        Future<Map<String, Long>> l = legacy.tableCounts(legacy.database().work());
+        Future<Map<String, Long>> t = target.tableCounts(target.database().work());
+        return Future.all(l, t).map(v -> {
+            Map<String, Map<String, Long>> out = new java.util.LinkedHashMap<>();
+            out.put(Side.LEGACY.label(), l.result());
+            out.put(Side.NEW.label(), t.result());
+            return out;
+        });
+    }
+
+    /** Whether a key lies in {@code (after, upTo]}; a null bound is open. */
+    private static boolean within(Object key, Object after, Object upTo) {
+        return (after == null || io.turnout.domain.FieldType.compare(key, after) > 0) && (upTo == null || io.turnout.domain.FieldType.compare(key, upTo) <= 0);
     }
 
     private Future<Void> fail(Run run, String reason) {

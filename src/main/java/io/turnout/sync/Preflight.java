@@ -28,9 +28,11 @@ public class Preflight {
     }
 
     private final Databases databases;
+    private final Pilot pilot;
 
-    public Preflight(Databases databases) {
+    public Preflight(Databases databases, Pilot pilot) {
         this.databases = databases;
+        this.pilot = pilot;
     }
 
     public Future<List<Result>> run(Domain domain) {
@@ -39,6 +41,17 @@ public class Preflight {
             all.add(c.database().work().query(c.sql()).execute()
                     .map(rows -> new Result(c.name(), c.blocking(), count(rows.iterator().next()), null))
                     .otherwise(e -> new Result(c.name(), c.blocking(), null, e.getClass().getSimpleName()))
+                    .compose(r -> store(domain, r).map(r)));
+        }
+        if (domain.declared().pilot() != null) {
+            // records the new store already held: found once, before any copy (see Pilot)
+            boolean legacyWins = domain.declared().pilot().legacyWins();
+            Future<Pilot.Snapshot> found = pilot.snapshot(domain);
+            all.add(found.map(s -> new Result("pilot_extra_rows", false, (long) s.extras().size(), null))
+                    .otherwise(e -> new Result("pilot_extra_rows", false, null, e.getMessage()))
+                    .compose(r -> store(domain, r).map(r)));
+            all.add(found.map(s -> new Result("pilot_collisions", !legacyWins, (long) s.collisions().size(), null))
+                    .otherwise(e -> new Result("pilot_collisions", true, null, e.getMessage()))
                     .compose(r -> store(domain, r).map(r)));
         }
         return Future.all(all).map(f -> {

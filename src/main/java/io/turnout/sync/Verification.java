@@ -44,7 +44,8 @@ public class Verification {
 
     /** A verification run as stored in the control database. */
     public record Run(long id, String domain, String state, String reason, int ranges, long rowsLegacy, long rowsNew,
-            int missing, int extra, int different, int transientDifferences, OffsetDateTime startedAt, OffsetDateTime finishedAt) {
+            int missing, int extra, int different, int transientDifferences, OffsetDateTime startedAt, OffsetDateTime finishedAt,
+            int acceptedExtra) {
         public boolean clean() {
             return state.equals("done") && missing == 0 && extra == 0 && different == 0;
         }
@@ -61,11 +62,13 @@ public class Verification {
     private final OutboxRelay relay;
     private final Vertx vertx;
     private final io.turnout.control.Audit audit;
+    private final Pilot pilot;
     private final String owner = System.getenv().getOrDefault("HOSTNAME", "turnout") + "-" + ProcessHandle.current().pid();
 
     public Verification(TurnoutConfig config, Databases databases, Domains domains, Mirror mirror,
-            CopyGuard guard, OutboxRelay relay, Vertx vertx, io.turnout.control.Audit audit) {
+            CopyGuard guard, OutboxRelay relay, Vertx vertx, io.turnout.control.Audit audit, Pilot pilot) {
         this.audit = audit;
+        this.pilot = pilot;
         this.config = config.verification();
         this.databases = databases;
         this.domains = domains;
@@ -226,16 +229,17 @@ public class Verification {
         Future<RangeSummary> t = target.summarize(target.database().work(), after, upTo, n);
         return Future.all(l, t).compose(v -> {
             Future<Found> found = l.result().equals(t.result())
-                    ? Future.succeededFuture(new Found(Set.of(), Set.of(), Set.of(), 0))
-                    : drill(domain, after, upTo);
+                    ? Future.succeededFuture(new Found(Set.of(), Set.of(), Set.of(), 0, 0))
+                    : pilot.kept(domain).compose(kept -> drill(domain, after, upTo, kept));
             return found.compose(f -> record(domain, id, upTo, l.result().count(), t.result().count(), f));
         });
     }
 
     /** Keys that differ in a range, confirmed by a second look after the re-check delay. */
-    private record Found(Set<Object> missing, Set<Object> extra, Set<Object> different, int transientCount) {}
+    /** What a range holds that differs; {@code acceptedExtra}: records only the new store held before the migration, which the domain keeps. */
+    private record Found(Set<Object> missing, Set<Object> extra, Set<Object> different, int transientCount, int acceptedExtra) {}
 
-    private Future<Found> drill(Domain domain, Object after, Object upTo) {
+    private Future<Found> drill(Domain domain, Object after, Object upTo, Set<Object> kept) {
         Normalization n = domain.normalization();
         Store legacy = domain.store(Side.LEGACY);
         Store target = domain.store(Side.NEW);
@@ -243,7 +247,7 @@ public class Verification {
         Future<Map<Object, Long>> ht = target.hashes(target.database().work(), after, upTo, null, n);
         return Future.all(hl, ht).compose(v -> {
             Set<Object> suspects = differing(hl.result(), ht.result());
-            if (suspects.isEmpty()) return Future.succeededFuture(new Found(Set.of(), Set.of(), Set.of(), 0));
+            if (suspects.isEmpty()) return Future.succeededFuture(new Found(Set.of(), Set.of(), Set.of(), 0, 0));
             Promise<Void> later = Promise.promise();
             vertx.setTimer(Math.max(1, config.recheckDelay().toMillis()), t -> later.complete());
             List<Object> keys = new ArrayList<>(suspects);
@@ -254,16 +258,18 @@ public class Verification {
                     Set<Object> missing = new HashSet<>();
                     Set<Object> extra = new HashSet<>();
                     Set<Object> different = new HashSet<>();
+                    int accepted = 0;
                     for (Object k : keys) {
                         Long a = rl.result().get(k);
                         Long b = rt.result().get(k);
                         if (Objects.equals(a, b)) continue;
                         if (b == null) missing.add(k);
+                        else if (a == null && kept.contains(k)) accepted++;
                         else if (a == null) extra.add(k);
                         else different.add(k);
                     }
-                    int confirmed = missing.size() + extra.size() + different.size();
-                    return new Found(missing, extra, different, keys.size() - confirmed);
+                    int confirmed = missing.size() + extra.size() + different.size() + accepted;
+                    return new Found(missing, extra, different, keys.size() - confirmed, accepted);
                 });
             });
         });
@@ -297,10 +303,10 @@ public class Verification {
                             .executeBatch(diffs.stream().map(t -> t.addValue(config.maxStoredDifferences())).toList());
             return stored.compose(v -> tx.preparedQuery("UPDATE turnout_verification SET cursor_key = $2, exhausted = $3, "
                             + "ranges = ranges + 1, rows_legacy = rows_legacy + $4, rows_new = rows_new + $5, missing = missing + $6, "
-                            + "extra = extra + $7, different = different + $8, transient = transient + $9, heartbeat = now(), owner = $10 "
-                            + "WHERE id = $1")
+                            + "extra = extra + $7, different = different + $8, transient = transient + $9, heartbeat = now(), owner = $10, "
+                            + "accepted_extra = accepted_extra + $11 WHERE id = $1")
                     .execute(Tuple.from(new Object[] {id, upTo == null ? null : domain.keyText(upTo), upTo == null, legacyRows, newRows,
-                        f.missing().size(), f.extra().size(), f.different().size(), f.transientCount(), owner})))
+                        f.missing().size(), f.extra().size(), f.different().size(), f.transientCount(), owner, f.acceptedExtra()})))
                     .mapEmpty();
         }));
     }
@@ -325,6 +331,7 @@ public class Verification {
     private static Run run(Row r) {
         return new Run(r.getLong("id"), r.getString("domain"), r.getString("state"), r.getString("reason"), r.getInteger("ranges"),
                 r.getLong("rows_legacy"), r.getLong("rows_new"), r.getInteger("missing"), r.getInteger("extra"),
-                r.getInteger("different"), r.getInteger("transient"), r.getOffsetDateTime("started_at"), r.getOffsetDateTime("finished_at"));
+                r.getInteger("different"), r.getInteger("transient"), r.getOffsetDateTime("started_at"), r.getOffsetDateTime("finished_at"),
+                r.getInteger("accepted_extra"));
     }
 }

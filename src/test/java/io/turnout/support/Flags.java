@@ -29,8 +29,12 @@ public final class Flags {
 
     /** Puts a domain at a stage (flag and recorded applied stage) and waits until Turnout routes by it. */
     public static void stage(String domain, Stage stage) {
-        if (!stage.label().equals(CURRENT.get(domain))) variant(domain, stage.label(), true);
         Sql sql = new Sql(io.quarkus.arc.Arc.container().instance(io.turnout.db.Databases.class).get());
+        // the stage API may have rewritten the flag file since this class last did
+        Map<String, Object> desired = sql.row("main", "SELECT desired FROM turnout_stage WHERE domain = $1", domain);
+        if (!stage.label().equals(CURRENT.get(domain)) || desired == null || !stage.label().equals(desired.get("desired"))) {
+            variant(domain, stage.label(), true);
+        }
         // once stage control has read the flag it no longer steps toward an older desired stage
         await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20)).until(() -> stage.label().equals(
                 sql.row("main", "SELECT desired FROM turnout_stage WHERE domain = $1", domain).get("desired")));

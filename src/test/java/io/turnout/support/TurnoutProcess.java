@@ -63,20 +63,38 @@ public final class TurnoutProcess implements AutoCloseable {
      * domain is routed by the target stage.
      */
     public void walkTo(String domain, String target) {
+        walk(domain, target);
+    }
+
+    /** {@link #walkTo} against whatever Turnout RestAssured points at (a process, or the one of a {@code @QuarkusTest}). */
+    public static void walk(String domain, String target) {
+        walk(domain, target, null);
+    }
+
+    /**
+     * {@link #walk}, backward steps too (starting a reverse backfill when one waits for it); with
+     * {@code heldBy}, also returns once that gate is the only one holding the next step.
+     */
+    public static void walk(String domain, String target, String heldBy) {
         requestStage(domain, target, "walk to " + target);
         await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(250)).until(() -> {
             var view = given().get("/admin/migrations/" + domain).jsonPath();
             if (target.equals(view.getString("applied"))) return true;
             java.util.List<String> held = view.getList("nextStep.gates.findAll { !it.pass }.name", String.class);
             if (held == null) return false;
+            if (heldBy != null && held.equals(java.util.List.of(heldBy))) return true;
             String backfill = view.getString("backfill.forward.state");
+            String reverse = view.getString("backfill.reverse.state");
             String verification = view.getString("lastVerification.state");
             if (held.contains("shadow_comparisons")) {
                 for (int id = 1; id <= 50; id++) given().get("/data/" + domain + "/" + id);
             }
             if (held.contains("backfill") && !"running".equals(backfill)) {
                 given().contentType("application/json").body("{}").post("/admin/migrations/" + domain + "/backfill");
-            } else if (held.contains("verification") && !held.contains("backfill") && !"running".equals(verification)) {
+            } else if (held.contains("reverse_backfill") && !"running".equals(reverse)) {
+                given().contentType("application/json").body("{\"direction\":\"reverse\"}").post("/admin/migrations/" + domain + "/backfill");
+            } else if (held.contains("verification") && !held.contains("backfill") && !held.contains("reverse_backfill")
+                    && !"running".equals(verification)) {
                 given().post("/admin/migrations/" + domain + "/verification");
             }
             return false;
