@@ -205,8 +205,6 @@ CREATE TABLE IF NOT EXISTS accounts.user_integrations (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS user_integrations_external_account
     ON accounts.user_integrations (service_id, external_id) WHERE deactivated_at IS NULL AND external_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS user_integrations_active_service
-    ON accounts.user_integrations (service_id, user_id) WHERE deactivated_at IS NULL;
 
 -- Demo users: gmail linked for a third, calendar a quarter, telegram a fifth, signal a seventh,
 -- whatsapp an eleventh; one in thirteen started a gmail OAuth flow and never finished it.
@@ -236,7 +234,7 @@ SELECT 'user' || g || '@example.com', 'User ' || g,
        CASE WHEN g % 7 = 0 THEN timestamptz '2024-04-01 00:00:00+00' + g * interval '5 minutes' END,
        CASE WHEN g % 11 = 0 THEN '+1555' || lpad(g::text, 7, '0') END,
        CASE WHEN g % 11 = 0 THEN timestamptz '2024-05-01 00:00:00+00' + g * interval '5 minutes' END
-FROM generate_series(1, greatest(1, :demo_rows / 2)) AS g
+FROM generate_series(1, greatest(1, :demo_rows / 4)) AS g
 WHERE NOT EXISTS (SELECT 1 FROM users);
 
 -- Seed 003: the original import tables (legacy) and the V3 tables (new) the remediation created
