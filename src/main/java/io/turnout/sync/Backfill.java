@@ -321,6 +321,9 @@ public class Backfill {
     }
 
     public final class Worker {
+        /** Consecutive failures of this worker to cut the next chunk of a run, by run id. */
+        private final Map<Long, Integer> cutFailures = new java.util.concurrent.ConcurrentHashMap<>();
+
         private final String owner;
         private volatile boolean running;
         private volatile long timer = -1;
@@ -444,7 +447,21 @@ public class Backfill {
                     });
         }
 
+        /**
+         * Cuts the next chunk. A failure to cut (the source cannot say where the chunk ends) is
+         * retried at the poll interval, at most {@code turnout.backfill.max-attempts} times in a row
+         * by this worker; then the run fails with the reason, rather than retrying unseen.
+         */
         private Future<Chunk> cut(Domain domain, Run run) {
+            return cutOnce(domain, run).onSuccess(c -> cutFailures.remove(run.id())).recover(e -> {
+                int failures = cutFailures.merge(run.id(), 1, Integer::sum);
+                if (failures < config.maxAttempts()) return Future.failedFuture(e);
+                cutFailures.remove(run.id());
+                return fail(run, "the next chunk could not be cut " + failures + " times in a row: " + e.getMessage()).map((Chunk) null);
+            });
+        }
+
+        private Future<Chunk> cutOnce(Domain domain, Run run) {
             Store source = domain.store(run.direction().source);
             return control().withTransaction(tx -> tx
                     .preparedQuery("SELECT cursor_key, exhausted, next_chunk, chunk_size FROM turnout_backfill WHERE id = $1 "
