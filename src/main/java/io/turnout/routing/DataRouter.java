@@ -21,13 +21,13 @@ import io.turnout.store.Query;
 import io.turnout.store.Store;
 import io.turnout.store.StoreException;
 import io.turnout.store.TableStore;
-import io.vertx.sqlclient.Pool;
 import io.turnout.sync.MirrorBatcher;
 import io.turnout.sync.Outbox;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import jakarta.enterprise.event.Event;
+import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlClient;
 import jakarta.inject.Singleton;
 import java.time.Duration;
@@ -285,10 +285,12 @@ public class DataRouter {
             if (!inTransaction && client instanceof Pool pool) {
                 return pool.withTransaction(tx -> authoritative(domain, op, store, tx, guard, first, mirror, owned, true));
             }
+            // a failure of the authoritative write is the client's answer; only the second write falls back to the outbox
             return client.query("SAVEPOINT turnout_mirror").execute()
                     .compose(v -> op.apply(store, client, guard, null))
-                    .compose(out -> out.changed() ? mirrorInTransaction(domain, client, first, second, out).map(out) : Future.succeededFuture(out))
-                    .recover(e -> mirrorFailed(domain, op, store, client, guard, first, queued, true, e));
+                    .compose(out -> !out.changed() ? Future.succeededFuture(out)
+                            : mirrorInTransaction(domain, client, first, second, out).map(out)
+                                    .recover(e -> mirrorFailed(domain, op, store, client, guard, first, queued, true, e)));
         }
         // both writes in one statement; if the second store fails it, the key goes to the outbox instead
         MirrorNote both = new MirrorNote(domain.name(), domain.store(second), domain.copiedFrom(first), owned);
@@ -304,13 +306,11 @@ public class DataRouter {
      */
     private Future<Outcome> mirrorFailed(Domain domain, Op op, Store store, SqlClient client, Guard guard, Side first, OutboxNote queued,
             boolean inTransaction, Throwable e) {
-        {
-            if (StoreFence.isFenced(e)) return Future.failedFuture(e);
-            LOG.warnf("Domain %s: write to both stores failed (%s); writing the %s store and queueing the key",
-                    domain.name(), describe(e), first.label());
-            Future<Void> undo = inTransaction ? client.query("ROLLBACK TO SAVEPOINT turnout_mirror").execute().mapEmpty() : Future.succeededFuture();
-            return undo.compose(v -> op.apply(store, client, guard, queued));
-        }
+        if (StoreFence.isFenced(e)) return Future.failedFuture(e);
+        LOG.warnf("Domain %s: write to both stores failed (%s); writing the %s store and queueing the key",
+                domain.name(), describe(e), first.label());
+        Future<Void> undo = inTransaction ? client.query("ROLLBACK TO SAVEPOINT turnout_mirror").execute().mapEmpty() : Future.succeededFuture();
+        return undo.compose(v -> op.apply(store, client, guard, queued));
     }
 
     /**
