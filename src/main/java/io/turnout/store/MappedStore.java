@@ -42,7 +42,7 @@ import java.util.function.Function;
  * write (a JSON field of a patch is merged, RFC 7396) and writes the whole record back, all in one
  * transaction, so no reader ever sees half of it.
  */
-public final class MappedStore implements Store {
+public final class MappedStore extends KeyedRelation {
 
     private final Side side;
     private final Database database;
@@ -94,6 +94,36 @@ public final class MappedStore implements Store {
 
     private String keyRef() {
         return "r." + TableStore.quote(key.name());
+    }
+
+    @Override
+    Field keyField() {
+        return key;
+    }
+
+    @Override
+    String rootTable() {
+        return root;
+    }
+
+    @Override
+    String rootKey() {
+        return keyColumn;
+    }
+
+    @Override
+    String records() {
+        return from.strip();
+    }
+
+    @Override
+    String recordKey() {
+        return keyRef();
+    }
+
+    @Override
+    String hashSql(Normalization n) {
+        return Checksums.rowHash(fields, f -> "r." + TableStore.quote(f.name()) + "::" + f.type().sqlType(), n);
     }
 
     @Override
@@ -390,18 +420,6 @@ public final class MappedStore implements Store {
     }
 
     @Override
-    public Future<Long> count(SqlClient client) {
-        return client.query("SELECT count(*) FROM " + root).execute().map(rows -> rows.iterator().next().getLong(0));
-    }
-
-    @Override
-    public Future<Long> lockRange(SqlClient tx, Object after, Object upTo) {
-        List<Object> params = new ArrayList<>();
-        String where = range(keyColumn, after, upTo, params);
-        return tx.preparedQuery("SELECT 1 FROM " + root + where + " FOR SHARE").execute(Tuple.from(params)).map(r -> (long) r.rowCount());
-    }
-
-    @Override
     public String rangeSql(Object after, Object upTo, List<Object> params) {
         StringJoiner cols = new StringJoiner(", ");
         for (Field f : fields) cols.add("r." + TableStore.quote(f.name()) + "::" + f.type().sqlType() + " AS " + TableStore.quote(f.name()));
@@ -440,76 +458,6 @@ public final class MappedStore implements Store {
         });
     }
 
-    @Override
-    public Future<List<Object>> keys(SqlClient client, Object after, Object upTo, int limit) {
-        List<Object> params = new ArrayList<>();
-        String where = range(keyColumn, after, upTo, params);
-        params.add(limit);
-        return client.preparedQuery("SELECT " + keyColumn + "::" + key.type().sqlType() + " FROM " + root + where
-                + " ORDER BY " + keyColumn + " LIMIT $" + params.size()).execute(Tuple.from(params)).map(rows -> {
-                    List<Object> out = new ArrayList<>(rows.size());
-                    for (Row r : rows) out.add(key.type().read(r, 0));
-                    return out;
-                });
-    }
-
-    @Override
-    public Future<Object> boundary(SqlClient client, Object after, int size) {
-        List<Object> params = new ArrayList<>();
-        String where = range(keyColumn, after, null, params);
-        params.add(size);
-        // the last of the chunk's keys in key order (uuid has no max())
-        return client.preparedQuery("SELECT k FROM (SELECT " + keyColumn + "::" + key.type().sqlType() + " AS k, " + keyColumn + " AS o FROM "
-                        + root + where + " ORDER BY " + keyColumn + " LIMIT $" + params.size() + ") AS chunk ORDER BY o DESC LIMIT 1")
-                .execute(Tuple.from(params)).map(rows -> rows.size() == 0 ? null : key.type().read(rows.iterator().next(), 0));
-    }
-
-    @Override
-    public Future<RangeSummary> summarize(SqlClient client, Object after, Object upTo, Normalization n) {
-        List<Object> params = new ArrayList<>();
-        String where = range(keyRef(), after, upTo, params);
-        return client.preparedQuery("SELECT count(*), coalesce(sum(" + hashSql(n) + "::numeric), 0)" + from + where)
-                .execute(Tuple.from(params)).map(rows -> {
-                    Row r = rows.iterator().next();
-                    return new RangeSummary(r.getLong(0), r.getBigDecimal(1));
-                });
-    }
-
-    @Override
-    public Future<Map<Object, Long>> hashes(SqlClient client, Object after, Object upTo, List<Object> keys, Normalization n) {
-        List<Object> params = new ArrayList<>();
-        String where;
-        if (keys != null) {
-            params.add(array(key, keys));
-            where = " WHERE " + keyRef() + " = ANY($1::" + key.type().sqlType() + "[])";
-        } else {
-            where = range(keyRef(), after, upTo, params);
-        }
-        return client.preparedQuery("SELECT " + keyRef() + "::" + key.type().sqlType() + ", " + hashSql(n) + from + where)
-                .execute(Tuple.from(params)).map(rows -> {
-                    Map<Object, Long> out = new HashMap<>();
-                    for (Row r : rows) out.put(key.type().read(r, 0), r.getLong(1));
-                    return out;
-                });
-    }
-
-    private String hashSql(Normalization n) {
-        return Checksums.rowHash(fields, f -> "r." + TableStore.quote(f.name()) + "::" + f.type().sqlType(), n);
-    }
-
-    private String range(String column, Object after, Object upTo, List<Object> params) {
-        StringJoiner where = new StringJoiner(" AND ", " WHERE ", "").setEmptyValue("");
-        if (after != null) {
-            params.add(after);
-            where.add(column + " > " + key.type().param(params.size()));
-        }
-        if (upTo != null) {
-            params.add(upTo);
-            where.add(column + " <= " + key.type().param(params.size()));
-        }
-        return where.toString();
-    }
-
     /**
      * RFC 7396: members of the patch replace those of the target, a null member removes one, and
      * objects merge member by member; anything else replaces the target whole.
@@ -523,12 +471,6 @@ public final class MappedStore implements Store {
             else out.set(e.getKey(), mergePatch(out.get(e.getKey()), e.getValue()));
         });
         return out;
-    }
-
-    private static Object array(Field f, List<Object> values) {
-        Object array = Array.newInstance(f.type().bindType(), values.size());
-        for (int i = 0; i < values.size(); i++) Array.set(array, i, f.type().bind(values.get(i)));
-        return array;
     }
 
     private List<Record> all(RowSet<Row> rows) {

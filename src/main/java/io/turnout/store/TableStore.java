@@ -12,7 +12,6 @@ import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.lang.reflect.Array;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * timestamp for a timestamptz one). Identifiers come from validated configuration only; values
  * always travel as parameters.
  */
-public final class TableStore implements Store {
+public final class TableStore extends KeyedRelation {
 
     /**
      * Where one field lives in the table: a column, an expression derived from the row's columns
@@ -80,6 +79,31 @@ public final class TableStore implements Store {
         this.deleteAllSql = "DELETE FROM " + this.table + " WHERE " + quote(key.column()) + keyArray;
         this.putOrder = mappings.stream().filter(Mapping::writable).toList();
         this.held = Set.copyOf(mappings.stream().filter(m -> !m.absent()).map(m -> m.field().name()).toList());
+    }
+
+    @Override
+    Field keyField() {
+        return key.field();
+    }
+
+    @Override
+    String rootTable() {
+        return table;
+    }
+
+    @Override
+    String rootKey() {
+        return quote(key.column());
+    }
+
+    @Override
+    String records() {
+        return "FROM " + table;
+    }
+
+    @Override
+    String recordKey() {
+        return quote(key.column());
     }
 
     /** Whether the store holds the field: a column, or a value derived from its columns. */
@@ -158,7 +182,7 @@ public final class TableStore implements Store {
     @Override
     public Future<List<Record>> getAll(SqlClient client, List<Object> keys) {
         if (keys.isEmpty()) return Future.succeededFuture(List.of());
-        return client.preparedQuery(getAllSql).execute(Tuple.of(array(keys))).map(this::all);
+        return client.preparedQuery(getAllSql).execute(Tuple.of(array(key.field(), keys))).map(this::all);
     }
 
     @Override
@@ -171,7 +195,7 @@ public final class TableStore implements Store {
             String target = m.column() != null ? quote(m.column()) : "(" + m.expression() + ")";
             String type = f.field().type().sqlType();
             if (f.op() == Filter.Op.IN) {
-                params.add(array(f.values()));
+                params.add(array(f.field(), f.values()));
                 where.add(target + " = ANY($" + params.size() + "::" + type + "[])");
             } else if (f.op() == Filter.Op.PREFIX) {
                 params.add(f.value());
@@ -385,19 +409,7 @@ public final class TableStore implements Store {
     @Override
     public Future<Void> deleteAll(SqlClient client, List<Object> keys) {
         if (keys.isEmpty()) return Future.succeededFuture();
-        return client.preparedQuery(deleteAllSql).execute(Tuple.of(array(keys))).mapEmpty();
-    }
-
-    @Override
-    public Future<Long> count(SqlClient client) {
-        return client.query("SELECT count(*) FROM " + table).execute().map(rows -> rows.iterator().next().getLong(0));
-    }
-
-    @Override
-    public Future<Long> lockRange(SqlClient tx, Object after, Object upTo) {
-        List<Object> params = new ArrayList<>();
-        String where = range(after, upTo, params);
-        return tx.preparedQuery("SELECT 1 FROM " + table + where + " FOR SHARE").execute(Tuple.from(params)).map(r -> (long) r.rowCount());
+        return client.preparedQuery(deleteAllSql).execute(Tuple.of(array(key.field(), keys))).mapEmpty();
     }
 
     @Override
@@ -408,60 +420,6 @@ public final class TableStore implements Store {
     @Override
     public Future<Map<String, Long>> tableCounts(SqlClient client) {
         return count(client).map(n -> Map.of(rawTable, n));
-    }
-
-    @Override
-    public Future<List<Object>> keys(SqlClient client, Object after, Object upTo, int limit) {
-        List<Object> params = new ArrayList<>();
-        String where = range(after, upTo, params);
-        params.add(limit);
-        return client.preparedQuery("SELECT " + key.readSql() + " FROM " + table + where + " ORDER BY " + quote(key.column())
-                + " LIMIT $" + params.size()).execute(Tuple.from(params)).map(rows -> {
-                    List<Object> out = new ArrayList<>(rows.size());
-                    for (Row r : rows) out.add(key.field().type().read(r, 0));
-                    return out;
-                });
-    }
-
-    @Override
-    public Future<Object> boundary(SqlClient client, Object after, int size) {
-        List<Object> params = new ArrayList<>();
-        String where = range(after, null, params);
-        params.add(size);
-        // the last of the chunk's keys in key order (uuid has no max())
-        return client.preparedQuery("SELECT k FROM (SELECT " + key.readSql() + " AS k, " + quote(key.column()) + " AS o FROM " + table + where
-                + " ORDER BY " + quote(key.column()) + " LIMIT $" + params.size() + ") AS chunk ORDER BY o DESC LIMIT 1")
-                .execute(Tuple.from(params)).map(rows -> rows.size() == 0 ? null : key.field().type().read(rows.iterator().next(), 0));
-    }
-
-    @Override
-    public Future<RangeSummary> summarize(SqlClient client, Object after, Object upTo, Normalization n) {
-        List<Object> params = new ArrayList<>();
-        String where = range(after, upTo, params);
-        return client.preparedQuery("SELECT count(*), coalesce(sum(" + hashSql(n) + "::numeric), 0) FROM " + table + where)
-                .execute(Tuple.from(params))
-                .map(rows -> {
-                    Row r = rows.iterator().next();
-                    return new RangeSummary(r.getLong(0), r.getBigDecimal(1));
-                });
-    }
-
-    @Override
-    public Future<Map<Object, Long>> hashes(SqlClient client, Object after, Object upTo, List<Object> keys, Normalization n) {
-        List<Object> params = new ArrayList<>();
-        String where;
-        if (keys != null) {
-            params.add(array(keys));
-            where = " WHERE " + quote(key.column()) + " = ANY($1::" + key.field().type().sqlType() + "[])";
-        } else {
-            where = range(after, upTo, params);
-        }
-        return client.preparedQuery("SELECT " + key.readSql() + ", " + hashSql(n) + " FROM " + table + where)
-                .execute(Tuple.from(params)).map(rows -> {
-                    Map<Object, Long> out = new HashMap<>();
-                    for (Row r : rows) out.put(key.field().type().read(r, 0), r.getLong(1));
-                    return out;
-                });
     }
 
     /**
@@ -479,7 +437,7 @@ public final class TableStore implements Store {
                 + quote(key.column()) + ")";
         if (!kept.isEmpty()) {
             // records only this store held before the migration, which the domain keeps (pilot rows)
-            params.add(array(kept));
+            params.add(array(key.field(), kept));
             notInSource += " AND NOT (" + quote(key.column()) + " = ANY($" + params.size() + "::" + key.field().type().sqlType() + "[]))";
         }
         String sql = "WITH w AS (SELECT " + source.selectList + " FROM " + source.table + where + " FOR SHARE), "
@@ -494,23 +452,13 @@ public final class TableStore implements Store {
         return held;
     }
 
-    /** {@code WHERE key > $n AND key <= $m}, with the bounds added to {@code params}; empty when both are open. */
+    /** {@code WHERE key > $n AND key <= $m} on this table, with the bounds added to {@code params}; empty when both are open. */
     String range(Object after, Object upTo, List<Object> params) {
-        StringJoiner where = new StringJoiner(" AND ", " WHERE ", "").setEmptyValue("");
-        String type = "::" + key.field().type().sqlType();
-        if (after != null) {
-            params.add(after);
-            where.add(quote(key.column()) + " > $" + params.size() + type);
-        }
-        if (upTo != null) {
-            params.add(upTo);
-            where.add(quote(key.column()) + " <= $" + params.size() + type);
-        }
-        return where.toString();
+        return range(quote(key.column()), after, upTo, params);
     }
 
-    /** A 64-bit hash of the record in API shape, after normalisation. */
-    private String hashSql(Normalization n) {
+    @Override
+    String hashSql(Normalization n) {
         return Checksums.rowHash(mappings.stream().map(Mapping::field).toList(), f -> mapping(f.name()).readSql(), n);
     }
 
@@ -524,16 +472,6 @@ public final class TableStore implements Store {
             if (m.field().name().equals(field)) return m;
         }
         throw new IllegalArgumentException(field);
-    }
-
-    /** A typed Java array, which the client binds as a PostgreSQL array. */
-    private static Object array(List<Object> values) {
-        Class<?> type = values.stream().filter(v -> v != null).findFirst().map(Object::getClass).orElse(Object.class);
-        Object array = Array.newInstance(type, values.size());
-        for (int i = 0; i < values.size(); i++) {
-            Array.set(array, i, values.get(i));
-        }
-        return array;
     }
 
     private Record first(RowSet<Row> rows) {
