@@ -1,9 +1,13 @@
 package io.turnout.store;
 
+import io.turnout.db.Database;
 import io.turnout.domain.Field;
 import io.turnout.domain.Normalization;
+import io.turnout.domain.Record;
+import io.turnout.domain.Side;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.util.ArrayList;
@@ -19,6 +23,48 @@ import java.util.StringJoiner;
  * through its own query.
  */
 abstract sealed class KeyedRelation implements Store permits TableStore, MappedStore {
+    private final Side side;
+    private final Database database;
+    /** The fields in the order every read of the store selects them. */
+    private final List<Field> selected;
+
+    KeyedRelation(Side side, Database database, List<Field> selected) {
+        this.side = side;
+        this.database = database;
+        this.selected = List.copyOf(selected);
+    }
+
+    @Override
+    public Side side() {
+        return side;
+    }
+
+    @Override
+    public Database database() {
+        return database;
+    }
+
+    /** The first row as a record, or null. */
+    final Record first(RowSet<Row> rows) {
+        var it = rows.iterator();
+        return it.hasNext() ? toRecord(it.next()) : null;
+    }
+
+    final List<Record> all(RowSet<Row> rows) {
+        List<Record> out = new ArrayList<>(rows.size());
+        for (Row row : rows) out.add(toRecord(row));
+        return out;
+    }
+
+    /** A row whose columns are the fields in selection order, as a record. */
+    final Record toRecord(Row row) {
+        Map<String, Object> values = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < selected.size(); i++) {
+            Field f = selected.get(i);
+            values.put(f.name(), f.type().read(row, i));
+        }
+        return new Record(values);
+    }
 
     /** The key field. */
     abstract Field keyField();

@@ -12,7 +12,6 @@ import io.vertx.core.Future;
 import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.lang.reflect.Array;
@@ -44,8 +43,6 @@ import java.util.function.Function;
  */
 public final class MappedStore extends KeyedRelation {
 
-    private final Side side;
-    private final Database database;
     private final List<String> tables;
     private final String root;
     private final String keyColumn;
@@ -69,8 +66,7 @@ public final class MappedStore extends KeyedRelation {
      */
     public MappedStore(Side side, Database database, List<String> tables, String keyColumn, List<Field> fields, Field key,
             String select, List<String> upserts, List<String> deletes, String newKey, Map<String, String> filters) {
-        this.side = side;
-        this.database = database;
+        super(side, database, fields);
         this.tables = List.copyOf(tables);
         this.root = TableStore.quoteQualified(tables.get(0));
         this.keyColumn = TableStore.quote(keyColumn);
@@ -126,16 +122,6 @@ public final class MappedStore extends KeyedRelation {
         return Checksums.rowHash(fields, f -> "r." + TableStore.quote(f.name()) + "::" + f.type().sqlType(), n);
     }
 
-    @Override
-    public Side side() {
-        return side;
-    }
-
-    @Override
-    public Database database() {
-        return database;
-    }
-
     /** The tables the mapping spans, for per-table counts. */
     public List<String> tables() {
         return tables;
@@ -154,10 +140,7 @@ public final class MappedStore extends KeyedRelation {
     @Override
     public Future<Record> get(SqlClient client, Object keyValue) {
         return client.preparedQuery("SELECT " + selectList + from + " WHERE " + keyRef() + " = " + key.type().param(1))
-                .execute(Tuple.of(keyValue)).map(rows -> {
-                    var it = rows.iterator();
-                    return it.hasNext() ? toRecord(it.next()) : null;
-                });
+                .execute(Tuple.of(keyValue)).map(this::first);
     }
 
     @Override
@@ -473,18 +456,5 @@ public final class MappedStore extends KeyedRelation {
         return out;
     }
 
-    private List<Record> all(RowSet<Row> rows) {
-        List<Record> out = new ArrayList<>(rows.size());
-        for (Row row : rows) out.add(toRecord(row));
-        return out;
-    }
 
-    private Record toRecord(Row row) {
-        Map<String, Object> values = new LinkedHashMap<>();
-        for (int i = 0; i < fields.size(); i++) {
-            Field f = fields.get(i);
-            values.put(f.name(), f.type().read(row, i));
-        }
-        return new Record(values);
-    }
 }

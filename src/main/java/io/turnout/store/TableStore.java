@@ -7,12 +7,10 @@ import io.turnout.domain.Record;
 import io.turnout.domain.Side;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import java.lang.reflect.Array;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -44,8 +42,6 @@ public final class TableStore extends KeyedRelation {
         }
     }
 
-    private final Side side;
-    private final Database database;
     private final String table;
     private final String rawTable;
     private final List<Mapping> mappings;
@@ -60,8 +56,7 @@ public final class TableStore extends KeyedRelation {
     private final Map<Set<String>, String> putAllSql = new ConcurrentHashMap<>();
 
     public TableStore(Side side, Database database, String table, List<Mapping> mappings, String keyField) {
-        this.side = side;
-        this.database = database;
+        super(side, database, mappings.stream().map(Mapping::field).toList());
         this.table = quoteQualified(table);
         this.rawTable = table;
         this.mappings = List.copyOf(mappings);
@@ -145,16 +140,6 @@ public final class TableStore extends KeyedRelation {
             }
             return "INSERT INTO " + table + " (" + columnList(columns) + ") SELECT * FROM unnest(" + arrays + ")" + conflict(key, columns, Set.of());
         });
-    }
-
-    @Override
-    public Side side() {
-        return side;
-    }
-
-    @Override
-    public Database database() {
-        return database;
     }
 
     /** Columns of the table that are NOT NULL with no default: a new row must be given them. */
@@ -474,27 +459,8 @@ public final class TableStore extends KeyedRelation {
         throw new IllegalArgumentException(field);
     }
 
-    private Record first(RowSet<Row> rows) {
-        var it = rows.iterator();
-        return it.hasNext() ? toRecord(it.next()) : null;
-    }
 
-    private List<Record> all(RowSet<Row> rows) {
-        List<Record> out = new ArrayList<>(rows.size());
-        for (Row row : rows) {
-            out.add(toRecord(row));
-        }
-        return out;
-    }
 
-    private Record toRecord(Row row) {
-        Map<String, Object> values = new LinkedHashMap<>();
-        for (int i = 0; i < mappings.size(); i++) {
-            Field f = mappings.get(i).field();
-            values.put(f.name(), f.type().read(row, i));
-        }
-        return new Record(values);
-    }
 
     static String quote(String identifier) {
         return '"' + identifier + '"';
