@@ -55,6 +55,100 @@ public interface TurnoutConfig {
     /** External read-only search services (Connectra-style) that domains may read from, by name. */
     Map<String, SearchOriginConfig> search();
 
+    /** Who may call Turnout and what each caller may do (docs/sre.md, "Access control"). */
+    AuthConfig auth();
+
+    /** Archiving and removing legacy tables at the end of a migration (docs/release-managers.md, "Retirement"). */
+    RetirementDefaults retirement();
+
+    /** The clock the retirement safety window is measured by. */
+    ClockConfig clock();
+
+    interface AuthConfig {
+        /**
+         * {@code keys}: named API keys sent as {@code Authorization: Bearer <key>} (the embedded
+         * default); {@code oidc}: bearer tokens of an OpenID Connect provider ({@code quarkus.oidc.*});
+         * {@code off}: every caller may do everything.
+         */
+        @WithDefault("keys")
+        String mode();
+
+        /** Must be true for the {@code prod} profile to start with {@code mode: off}. */
+        @WithName("off-lets-anyone-read-write-and-change-stages")
+        @WithDefault("false")
+        boolean offAccepted();
+
+        /**
+         * API keys by name. Only their hashes are configured ({@code sha256:<hex>}). With none,
+         * Turnout generates one per role and one application key at its first start, keeps their
+         * hashes in the control database and prints the keys once.
+         */
+        Map<String, KeyConfig> keys();
+
+        /** Whether {@code /q/health} answers without a credential (Kubernetes probes). */
+        @WithDefault("true")
+        boolean openHealth();
+
+        /** Whether {@code /q/metrics} answers without a credential (Prometheus scrapes). */
+        @WithDefault("true")
+        boolean openMetrics();
+
+        /** Where an OIDC token carries the caller's roles and domains. */
+        OidcClaimsConfig oidc();
+    }
+
+    interface KeyConfig {
+        /** {@code sha256:} and the hex SHA-256 of the key, e.g. from {@code printf %s "$KEY" | sha256sum}. */
+        String hash();
+
+        /** {@code operator}, {@code release-manager}, {@code approver}. */
+        Optional<List<String>> roles();
+
+        /** What an application may do with the data API: {@code <domain>:read}, {@code <domain>:write}, {@code *:read}... */
+        Optional<List<String>> domains();
+    }
+
+    interface OidcClaimsConfig {
+        /** Claim holding the caller's roles (a path such as {@code realm_access/roles} reads a nested claim). */
+        @WithDefault("roles")
+        String rolesClaim();
+
+        /** Claim holding the data API grants, in the keys' form {@code <domain>:read|write}. */
+        @WithDefault("turnout_domains")
+        String domainsClaim();
+
+        /** Claim naming the caller in the audit and the metrics (falls back to the token's principal name). */
+        @WithDefault("azp")
+        String nameClaim();
+    }
+
+    interface RetirementDefaults {
+        /** How long a domain stays at {@code complete} before its legacy tables may be archived and removed. */
+        @WithDefault("30d")
+        Duration safetyWindow();
+
+        /** How long a retirement request waits for its approval. */
+        @WithDefault("24h")
+        Duration requestExpiresAfter();
+
+        /** Longest a DROP or RENAME of a legacy table waits for its lock before the step is retried. */
+        @WithDefault("5s")
+        Duration lockTimeout();
+
+        /** Attempts of one step in a row before the retirement stops as failed (it can be approved again). */
+        @WithDefault("5")
+        int maxAttempts();
+    }
+
+    interface ClockConfig {
+        /**
+         * Added to the system clock wherever Turnout measures the retirement safety window; for
+         * rehearsals and tests. Every retirement check shows it in its evidence.
+         */
+        @WithDefault("0s")
+        Duration offset();
+    }
+
     interface SearchOriginConfig {
         /** Base URL of the search service, e.g. {@code http://connectra:8080}; {@code /v1/{index}/...} is appended. */
         String url();
@@ -226,6 +320,14 @@ public interface TurnoutConfig {
         /** Name of the database (under turnout.databases) that holds Turnout's control tables. */
         @WithDefault("main")
         String database();
+
+        /**
+         * Which port serves the control API ({@code /admin}): {@code data}, the applications' port,
+         * or {@code management}, the port of {@code /q/*} ({@code quarkus.management.port}), so a
+         * Service for applications never exposes it.
+         */
+        @WithDefault("data")
+        String port();
     }
 
     interface BackfillConfig {
@@ -381,6 +483,12 @@ public interface TurnoutConfig {
     interface RetirementConfig {
         /** Retire the legacy tables by renaming them with this suffix (seed 003: {@code _deprecated}) instead of dropping them. */
         Optional<String> renameSuffix();
+
+        /** This domain's safety window, instead of {@code turnout.retirement.safety-window}. */
+        Optional<Duration> safetyWindow();
+
+        /** Archive table names by legacy table, instead of {@code <table>_archive_<yyyymmdd>}. */
+        Map<String, String> archiveNames();
     }
 
     interface SqlMappingConfig {

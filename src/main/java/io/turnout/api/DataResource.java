@@ -67,7 +67,11 @@ public class DataResource {
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
     private final long requestMillis;
 
-    public DataResource(Domains domains, DataRouter router, ObjectMapper json, TurnoutConfig config, MeterRegistry registry) {
+    private final io.quarkus.vertx.http.runtime.CurrentVertxRequest request;
+
+    public DataResource(Domains domains, DataRouter router, ObjectMapper json, TurnoutConfig config, MeterRegistry registry,
+            io.quarkus.vertx.http.runtime.CurrentVertxRequest request) {
+        this.request = request;
         this.domains = domains;
         this.router = router;
         this.json = json;
@@ -210,6 +214,7 @@ public class DataResource {
     /** Runs one request: finds the domain, turns every failure into a problem, and times the request. */
     private CompletionStage<Response> handle(String name, String operation, Function<Domain, Future<Response>> work) {
         long start = System.nanoTime();
+        String application = io.turnout.auth.Gatekeeper.of(request.getCurrent()).name();
         Domain domain = domains.find(name).orElse(null);
         Future<Response> result;
         if (domain == null) {
@@ -222,18 +227,19 @@ public class DataResource {
                 result = Future.succeededFuture(failure(domain, operation, e));
             }
         }
-        return result.onSuccess(r -> timer(domain == null ? "unknown" : domain.name(), operation,
+        return result.onSuccess(r -> timer(domain == null ? "unknown" : domain.name(), operation, application,
                         r.getHeaderString(Problems.ORIGIN), outcome(r.getStatus()))
                 .record(System.nanoTime() - start, TimeUnit.NANOSECONDS))
                 .toCompletionStage();
     }
 
-    private Timer timer(String domain, String operation, String origin, String outcome) {
+    private Timer timer(String domain, String operation, String application, String origin, String outcome) {
         String o = origin == null ? "none" : origin;
-        return timers.computeIfAbsent(domain + '/' + operation + '/' + o + '/' + outcome, k -> Timer.builder("turnout_requests")
-                .description("Data API requests by domain, operation, serving store and outcome")
+        return timers.computeIfAbsent(domain + '/' + operation + '/' + application + '/' + o + '/' + outcome, k -> Timer.builder("turnout_requests")
+                .description("Data API requests by domain, operation, calling application, serving store and outcome")
                 .tag("domain", domain)
                 .tag("operation", operation)
+                .tag("application", application)
                 .tag("origin", o)
                 .tag("outcome", outcome)
                 // a few buckets that fit a proxy's latencies; the client-side p99 feeds backfill throttling

@@ -27,8 +27,6 @@ public class Audit {
     public static final String FLAG = "flag";
     /** Who acts when Turnout itself moves or holds a step, or finishes a run. */
     public static final String TURNOUT = "turnout";
-    /** Who acts through the control API while it has no authentication. */
-    public static final String ANONYMOUS = "anonymous";
 
     /** One audit entry. {@code detail} holds evidence: gates, durations, run ids, counts. */
     public record Entry(long id, OffsetDateTime at, String domain, String action, String actor, String from, String to, String reason,

@@ -93,10 +93,16 @@ public class Gates {
                 }
             }
             case RETIRED -> gates.add(Future.succeededFuture(Gate.fail("retirement",
-                    "moving to retired (archive, then drop the legacy table) is not available in this release", Map.of())));
+                    "retired is reached only by an approved retirement, which archives and removes the legacy tables first "
+                            + "(POST /admin/migrations/" + d.name() + "/retirement, then .../retirement/approve by another principal)", Map.of())));
             default -> {
                 // legacy: a backward step with nothing to wait for
             }
+        }
+        if (step.from() == Stage.RETIRED) {
+            gates.add(Future.succeededFuture(Gate.fail("retired", "the legacy tables were archived and removed at retirement: there is "
+                    + "no legacy store to go back to; restore it from the archive by hand first (docs/release-managers.md, "
+                    + "\"Restoring from the archive\")", Map.of())));
         }
         if (!step.forward() && step.movesAuthority()) gates.add(Future.succeededFuture(noParked(d)));
         Gate related = parents(d, step);

@@ -58,10 +58,13 @@ public class MigrationsResource {
     private final Replicas replicas;
     private final Databases databases;
     private final ObjectMapper json;
+    private final io.quarkus.vertx.http.runtime.CurrentVertxRequest request;
 
     public MigrationsResource(Domains domains, DataRouter router, OutboxRelay relay, Backfill backfill,
             Verification verification, Preflight preflight, StageControl control, StageFlags flags, FlagWriter flagWriter,
-            Audit audit, Databases databases, Replicas replicas, ObjectMapper json, io.turnout.sync.Pilot pilot) {
+            Audit audit, Databases databases, Replicas replicas, ObjectMapper json, io.turnout.sync.Pilot pilot,
+            io.quarkus.vertx.http.runtime.CurrentVertxRequest request) {
+        this.request = request;
         this.pilot = pilot;
         this.replicas = replicas;
         this.control = control;
@@ -76,6 +79,11 @@ public class MigrationsResource {
         this.verification = verification;
         this.preflight = preflight;
         this.json = json;
+    }
+
+    /** Who makes the request being handled, for the audit. */
+    private String actor() {
+        return io.turnout.auth.Gatekeeper.of(request.getCurrent()).name();
     }
 
     @GET
@@ -110,7 +118,8 @@ public class MigrationsResource {
             if (t == null || !t.isTextual()) throw Problems.invalid("target", "'target' must name a stage: " + STAGES);
             Stage target = Stage.ofLabel(t.asText()).orElseThrow(() -> Problems.invalid("target", "'target' must name a stage: " + STAGES));
             if (target == Stage.RETIRED) {
-                throw Problems.invalid("target", "'target' retired is not available in this release: a domain ends at complete");
+                throw Problems.invalid("target", "'target' retired is reached through POST /admin/migrations/" + d.name()
+                        + "/retirement and its approval, not by a stage request");
             }
             JsonNode r = req.get("reason");
             if (r == null || !r.isTextual() || r.asText().isBlank()) {
@@ -121,7 +130,7 @@ public class MigrationsResource {
             Stage applied = router.stage(d);
             // the desired stage is what the flag says: it is recorded (action "desired") once the flag is read back
             return Future.fromCompletionStage(flagWriter.write(d, target))
-                    .compose(v -> audit.write(d.name(), "stage-requested", Audit.ANONYMOUS, applied.label(),
+                    .compose(v -> audit.write(d.name(), "stage-requested", actor(), applied.label(),
                             target.label(), reason, Map.of("flagStore", flagWriter.describe())))
                     .compose(v -> describe(d))
                     .map(view -> Response.accepted(view.toString()).type(MediaType.APPLICATION_JSON).build());
@@ -160,7 +169,7 @@ public class MigrationsResource {
             if (chunk != null && chunk > Backfill.MAX_CHUNK) {
                 throw Problems.invalid("chunkSize", "'chunkSize' must be at most " + Backfill.MAX_CHUNK);
             }
-            return backfill.start(d, direction, rate, chunk)
+            return backfill.start(d, direction, rate, chunk, actor())
                     .map(run -> Response.accepted(backfillJson(run).toString()).type(MediaType.APPLICATION_JSON).build());
         });
     }
@@ -178,14 +187,18 @@ public class MigrationsResource {
     @POST
     @Path("/{domain}/backfill/pause")
     public CompletionStage<Response> pause(@PathParam("domain") String name, @QueryParam("direction") String dir) {
-        return with(name, d -> backfill.pause(d, dir == null ? null : direction(dir)).map(run -> ok(backfillJson(run))));
+        String actor = actor();
+        return with(name, d -> backfill.pause(d, dir == null ? null : direction(dir))
+                .compose(run -> audited(d, "backfill-paused", actor, Map.of("run", run.id())).map(v -> ok(backfillJson(run)))));
     }
 
     /** Resumes the newest paused or stopped run (of the direction asked for, if given). */
     @POST
     @Path("/{domain}/backfill/resume")
     public CompletionStage<Response> resume(@PathParam("domain") String name, @QueryParam("direction") String dir) {
-        return with(name, d -> backfill.resume(d, dir == null ? null : direction(dir)).map(run -> ok(backfillJson(run))));
+        String actor = actor();
+        return with(name, d -> backfill.resume(d, dir == null ? null : direction(dir))
+                .compose(run -> audited(d, "backfill-resumed", actor, Map.of("run", run.id())).map(v -> ok(backfillJson(run)))));
     }
 
     @GET
@@ -197,7 +210,9 @@ public class MigrationsResource {
     @POST
     @Path("/{domain}/preflight")
     public CompletionStage<Response> runPreflight(@PathParam("domain") String name) {
-        return with(name, d -> preflight.run(d).map(r -> ok(preflightJson(r))));
+        String actor = actor();
+        return with(name, d -> preflight.run(d).compose(r -> audited(d, "preflight-run", actor, Map.of("checks", r.size()))
+                .map(v -> ok(preflightJson(r)))));
     }
 
     /**
@@ -229,7 +244,7 @@ public class MigrationsResource {
     @POST
     @Path("/{domain}/verification")
     public CompletionStage<Response> verify(@PathParam("domain") String name) {
-        return with(name, d -> verification.start(d)
+        return with(name, d -> verification.start(d, actor())
                 .map(run -> Response.accepted(verificationJson(run, null).toString()).type(MediaType.APPLICATION_JSON).build()));
     }
 
@@ -254,7 +269,7 @@ public class MigrationsResource {
     public CompletionStage<Response> repair(@PathParam("domain") String name, @PathParam("id") long id) {
         return with(name, d -> verification.get(id).compose(run -> run == null || !run.domain().equals(d.name())
                 ? Future.succeededFuture(Problems.notFound("Domain " + d.name() + " has no verification run " + id))
-                : verification.repair(d, id).map(n -> ok(json.createObjectNode().put("run", id).put("repairedKeys", n)
+                : verification.repair(d, id, actor()).map(n -> ok(json.createObjectNode().put("run", id).put("repairedKeys", n)
                         .put("from", router.stage(d).authoritative().label())))));
     }
 
@@ -311,8 +326,15 @@ public class MigrationsResource {
                     keys.add(k.asText());
                 }
             }
-            return relay.retryParked(d, keys).map(n -> ok(json.createObjectNode().put("retried", n)));
+            String actor = actor();
+            return relay.retryParked(d, keys).compose(n -> audited(d, "outbox-retried", actor, Map.of("keys", n))
+                    .map(v -> ok(json.createObjectNode().put("retried", n))));
         });
+    }
+
+    /** Records a control action and who took it; a failure to record it is logged, not answered. */
+    private Future<Void> audited(Domain d, String action, String actor, Map<String, Object> detail) {
+        return audit.record(d.name(), action, actor, null, null, null, detail);
     }
 
     private ObjectNode outboxJson(Domain d) {

@@ -229,6 +229,37 @@ public class StageControl {
         }
     }
 
+    /**
+     * The last step of a retirement, once its legacy tables are archived and removed: the fences,
+     * then the recorded applied and desired stage, move from {@code complete} to {@code retired},
+     * under the coordinator lock, with {@code evidence} in the audit entry. Returns whether the
+     * domain is now recorded at {@code retired} (false when another replica holds the lock now).
+     */
+    boolean retire(Domain d, String actor, Map<String, Object> evidence) {
+        Step step = new Step(Stage.COMPLETE, Stage.RETIRED);
+        Optional<Boolean> done = coordinated(d, () -> {
+            StageRow row = await(row(d), READ_TIMEOUT, "re-read the stage of " + d.name());
+            if (row.applied() == Stage.RETIRED) return true;
+            if (row.applied() != Stage.COMPLETE) {
+                throw new IllegalStateException("domain " + d.name() + " is at " + row.applied().label() + ", not complete");
+            }
+            boolean taken = false;
+            try {
+                Duration limit = config.stages().fenceTimeout();
+                await(StoreFence.setAll(d, Stage.RETIRED, limit), limit.plusSeconds(1), "set the fences of " + d.name());
+                await(records.transaction(READ_TIMEOUT, "record the desired stage of " + d.name(), () -> StageRecord
+                        .update("desired = 'retired' where domain = :domain", Parameters.with("domain", d.name()))), READ_TIMEOUT,
+                        "record the desired stage of " + d.name());
+                taken = apply(d, row, step, List.of(Gate.pass("retirement", "approved retirement by " + actor, evidence)), APPLY_TIMEOUT,
+                        Map.of());
+            } finally {
+                if (!taken) reopen(d, Stage.COMPLETE);
+            }
+            return taken;
+        });
+        return done.orElse(false);
+    }
+
     /** The step a domain waits for, while it is held. */
     public Optional<Held> held(String domain) {
         return Optional.ofNullable(held.get(domain));
@@ -523,7 +554,7 @@ public class StageControl {
     }
 
     /** Waits for a future on this thread, at most {@code timeout}; fails with what it was for. */
-    private static <T> T await(Future<T> f, Duration timeout, String what) {
+    static <T> T await(Future<T> f, Duration timeout, String what) {
         try {
             return f.toCompletionStage().toCompletableFuture().get(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.TimeoutException e) {

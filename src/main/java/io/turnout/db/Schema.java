@@ -40,7 +40,8 @@ public final class Schema {
     public static final Set STORE = new Set("db/migration/store", "turnout_schema_history",
             List.of("V1__outbox_and_idempotency.sql", "V2__write_fence.sql"));
     public static final Set CONTROL = new Set("db/migration/control", "turnout_control_schema_history",
-            List.of("V1__control_tables.sql", "V2__stage_control.sql", "V3__fleet.sql", "V4__pilot.sql"));
+            List.of("V1__control_tables.sql", "V2__stage_control.sql", "V3__fleet.sql", "V4__pilot.sql",
+                    "V5__access_and_retirement.sql"));
 
     private Schema() {}
 

@@ -10,11 +10,20 @@ import java.util.List;
  * @param example the record the start-up round trip writes and reads back, or null
  * @param parents names of the domains this one's records refer to by foreign key
  * @param pilot how pilot rows are kept, or null when the domain has none
- * @param retireRenameSuffix the suffix the legacy tables are renamed with at retirement, or null to drop them
+ * @param retirement how the legacy tables are archived and removed at the end
  */
-public record Declared(Record example, List<String> parents, Pilot pilot, String retireRenameSuffix) {
+public record Declared(Record example, List<String> parents, Pilot pilot, Retirement retirement) {
 
-    public static final Declared NONE = new Declared(null, List.of(), null, null);
+    public static final Declared NONE = new Declared(null, List.of(), null, Retirement.DROP);
+
+    /**
+     * How the legacy tables are retired: archived (under {@code archiveNames}, or
+     * {@code <table>_archive_<yyyymmdd>}), then dropped, or renamed with {@code renameSuffix} when
+     * one is set. {@code safetyWindow} is null where the global default applies.
+     */
+    public record Retirement(String renameSuffix, java.time.Duration safetyWindow, java.util.Map<String, String> archiveNames) {
+        public static final Retirement DROP = new Retirement(null, null, java.util.Map.of());
+    }
 
     /**
      * Pilot rows: kept through the backfill and accepted by verification when {@code acceptExtra};

@@ -172,7 +172,19 @@ public class Domains {
         if (suffix != null && !COLUMN.matcher("t" + suffix).matches()) {
             problems.add("retirement.rename-suffix '" + suffix + "' must be lower-case letters, digits and _");
         }
-        return new Declared(example, List.copyOf(parents), pilot, suffix);
+        Map<String, String> archives = cfg.retirement().map(r -> r.archiveNames()).orElse(Map.of());
+        List<String> legacyTables = legacy instanceof io.turnout.store.Store s ? s.tables() : List.of();
+        archives.forEach((table, archive) -> {
+            if (!legacyTables.contains(table)) {
+                problems.add("retirement.archive-names names '" + table + "', which is not a legacy table of this domain " + legacyTables);
+            }
+            if (!TABLE.matcher(archive).matches()) {
+                problems.add("retirement.archive-names." + table + " '" + archive + "' must be a table name (lower-case letters, digits and _)");
+            }
+        });
+        java.time.Duration window = cfg.retirement().flatMap(r -> r.safetyWindow()).orElse(null);
+        if (window != null && window.isNegative()) problems.add("retirement.safety-window must not be negative");
+        return new Declared(example, List.copyOf(parents), pilot, new Declared.Retirement(suffix, window, Map.copyOf(archives)));
     }
 
     /** A value for a field the example leaves out; a key far from any real one. */

@@ -109,6 +109,9 @@ public interface Store extends Origin {
     /** Rows in each table the store spans, by table name, in order. */
     Future<Map<String, Long>> tableCounts(SqlClient client);
 
+    /** The tables this store keeps its records in, as configured (schema-qualified where they are). */
+    List<String> tables();
+
     /** Deletes every record with one of these keys. */
     Future<Void> deleteAll(SqlClient client, List<Object> keys);
 }

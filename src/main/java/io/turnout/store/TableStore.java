@@ -403,6 +403,11 @@ public final class TableStore extends KeyedRelation {
     }
 
     @Override
+    public List<String> tables() {
+        return List.of(rawTable);
+    }
+
+    @Override
     public Future<Map<String, Long>> tableCounts(SqlClient client) {
         return count(client).map(n -> Map.of(rawTable, n));
     }
@@ -462,11 +467,11 @@ public final class TableStore extends KeyedRelation {
 
 
 
-    static String quote(String identifier) {
+    public static String quote(String identifier) {
         return '"' + identifier + '"';
     }
 
-    static String quoteQualified(String table) {
+    public static String quoteQualified(String table) {
         StringJoiner j = new StringJoiner(".");
         for (String part : table.split("\\.")) {
             j.add(quote(part));

@@ -160,7 +160,7 @@ public class Backfill {
     }
 
     /** Starts a run, after the domain's pre-flight checks; refused while one is active or a blocking check finds problems. */
-    public Future<Run> start(Domain domain, Direction direction, Integer rowsPerSecond, Integer chunkSize) {
+    public Future<Run> start(Domain domain, Direction direction, Integer rowsPerSecond, Integer chunkSize, String actor) {
         if (!domain.copyable()) return Future.failedFuture(Refused.readOnly(domain, "backfill"));
         int chunk = chunkSize == null ? config.chunkSize() : chunkSize;
         if (direction == Direction.FORWARD) {
@@ -193,7 +193,7 @@ public class Backfill {
             LOG.infof("Domain %s: %s backfill started (run %d, about %d rows, chunks of %d)", domain.name(),
                     direction.label(), run.id(), run.estimatedRows(), run.chunkSize());
             tableCounts(domain).otherwise(Map.of()).onSuccess(counts -> audit.record(domain.name(), "backfill-started",
-                    io.turnout.control.Audit.ANONYMOUS, null, null, direction.label() + " backfill",
+                    actor, null, null, direction.label() + " backfill",
                     Map.of("run", run.id(), "direction", direction.label(), "estimatedRows", run.estimatedRows(), "chunkSize", run.chunkSize(),
                             "tablesBefore", counts)));
             workers.forEach(Worker::wake);

@@ -95,14 +95,14 @@ public class Verification {
     }
 
     /** Starts a run in the background and returns it. */
-    public Future<Run> start(Domain domain) {
+    public Future<Run> start(Domain domain, String actor) {
         if (!domain.copyable()) return Future.failedFuture(Backfill.Refused.readOnly(domain, "verify"));
         return control().preparedQuery("INSERT INTO turnout_verification (domain, state, owner) VALUES ($1, 'running', $2) RETURNING *")
                 .execute(Tuple.of(domain.name(), owner))
                 .map(rows -> run(rows.iterator().next()))
                 .onSuccess(run -> {
                     LOG.infof("Domain %s: verification run %d started", domain.name(), run.id());
-                    audit.record(domain.name(), "verification-started", io.turnout.control.Audit.ANONYMOUS, null, null, null,
+                    audit.record(domain.name(), "verification-started", actor, null, null, null,
                             Map.of("run", run.id()));
                     loop(domain, run.id());
                 });
@@ -145,7 +145,7 @@ public class Verification {
      * many keys. Each batch commits under the stage lock and only while the store it writes into is
      * not authoritative and receives every write (see {@link CopyGuard}); otherwise it is refused.
      */
-    public Future<Integer> repair(Domain domain, long runId) {
+    public Future<Integer> repair(Domain domain, long runId, String actor) {
         return guard.whileApplied(domain, stage -> Future.succeededFuture(stage.authoritative())).compose(from -> {
             Side into = from.other();
             return control().preparedQuery("SELECT record_key FROM turnout_verification_diff WHERE run_id = $1 AND NOT repaired")
@@ -166,7 +166,7 @@ public class Verification {
                     .onSuccess(n -> {
                         LOG.infof("Domain %s: repaired %d keys of verification run %d from the %s store",
                                 domain.name(), n, runId, from.label());
-                        audit.record(domain.name(), "repair", io.turnout.control.Audit.ANONYMOUS, null, null, null,
+                        audit.record(domain.name(), "repair", actor, null, null, null,
                                 Map.of("run", runId, "repairedKeys", n, "from", from.label()));
                         Future.succeededFuture().compose(v -> relay.retryParked(domain, null))
                                 .onFailure(e -> LOG.warnf("Domain %s: parked keys not put back in line: %s", domain.name(), e.getMessage()));

@@ -49,7 +49,7 @@ class MetricsTest {
 
     @Test
     void healthIsUp() {
-        given().get("/q/health/ready").then().statusCode(200);
-        given().get("/q/health/live").then().statusCode(200);
+        io.turnout.support.Management.given().get("/q/health/ready").then().statusCode(200);
+        io.turnout.support.Management.given().get("/q/health/live").then().statusCode(200);
     }
 }

@@ -168,7 +168,7 @@ class BackfillVerificationTest {
         assertThat(verified.getBoolean("clean")).isTrue();
         assertThat(verified.getLong("legacyRows")).isEqualTo(legacyCount(domain));
         assertThat(newCount(domain)).isEqualTo(legacyCount(domain));
-        assertThat(given().get("/q/metrics").asString())
+        assertThat(io.turnout.support.Management.given().get("/q/metrics").asString())
                 .contains("turnout_backfill_rows_copied{direction=\"forward\",domain=\"" + domain + "\"}");
     }
 

@@ -71,8 +71,8 @@ class FlagFileTest {
                 .isEqualTo(Map.of("applied", stage.label()));
         assertThat(Metrics.value("turnout_stage_desired", "domain", "connections")).isEqualTo(-1.0);
         assertThat(Metrics.value("turnout_stage_applied", "domain", "connections")).isEqualTo(stage.ordinal());
-        given().get("/q/health/ready").then().statusCode(200);
-        assertThat(given().get("/q/health/ready").asString()).contains("flag:connections");
+        io.turnout.support.Management.given().get("/q/health/ready").then().statusCode(200);
+        assertThat(io.turnout.support.Management.given().get("/q/health/ready").asString()).contains("flag:connections");
     }
 
     private static String stageOf(String domain) {

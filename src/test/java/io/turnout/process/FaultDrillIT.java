@@ -253,7 +253,7 @@ class FaultDrillIT {
 
     private static double metric(String name, String domain) {
         String prefix = name + "{domain=\"" + domain + "\"";
-        return given().get("/q/metrics").asString().lines().filter(l -> l.startsWith(prefix))
+        return io.turnout.support.Management.given().get("/q/metrics").asString().lines().filter(l -> l.startsWith(prefix))
                 .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
     }
 }

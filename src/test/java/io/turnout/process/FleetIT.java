@@ -257,7 +257,7 @@ class FleetIT {
             given().contentType(ContentType.JSON).body(Map.of("status", "after")).patch("/data/connections/7").then().statusCode(200);
             assertThat(a.query("main", "SELECT status FROM company_connections WHERE id = 7")).isEqualTo("after");
             assertThat(a.query("main", "SELECT status FROM user_connections WHERE id = 7")).isEqualTo("after");
-            String metrics = given().get("/q/metrics").asString();
+            String metrics = io.turnout.support.Management.given().get("/q/metrics").asString();
             assertThat(metrics).contains("turnout_replicas{state=\"stale\"} 1.0");
         }
     }
@@ -356,7 +356,7 @@ class FleetIT {
     }
 
     private static long refused(TurnoutProcess p, String domain) {
-        String metrics = given().port(p.port()).get("/q/metrics").asString();
+        String metrics = given().port(p.managementPort()).get("/q/metrics").asString();
         return metrics.lines().filter(l -> l.startsWith("turnout_fence_refused_total{domain=\"" + domain + "\"}"))
                 .mapToLong(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
     }

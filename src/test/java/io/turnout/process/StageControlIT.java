@@ -134,12 +134,12 @@ class StageControlIT {
         assertThat(read.header("X-Turnout-Stage")).isEqualTo("shadow");
         assertThat(given().get("/data").jsonPath().getString("domains.find { it.name == 'connections' }.flagProblem")).isEqualTo("is missing");
         assertThat(given().get("/admin/migrations/connections").jsonPath().getString("desired")).isNull();
-        given().get("/q/health/ready").then().statusCode(200);
+        io.turnout.support.Management.given().get("/q/health/ready").then().statusCode(200);
     }
 
     private static double metric(String name, String domain, String label) {
         double total = 0;
-        for (String line : given().get("/q/metrics").asString().split("\n")) {
+        for (String line : io.turnout.support.Management.given().get("/q/metrics").asString().split("\n")) {
             if (line.startsWith(name + "{") && line.contains("domain=\"" + domain + "\"") && line.contains(label)) {
                 total += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
             }

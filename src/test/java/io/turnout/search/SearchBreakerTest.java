@@ -186,7 +186,7 @@ class SearchBreakerTest {
         for (int i = 0; i < 4; i++) given().get("/data/contacts/" + uuid);
         assertThat(breakers.currentState(BREAKER)).isEqualTo(CircuitBreakerState.OPEN);
 
-        Response ready = given().get("/q/health/ready");
+        Response ready = io.turnout.support.Management.given().get("/q/health/ready");
         assertThat(ready.statusCode()).isEqualTo(200);
         assertThat(ready.jsonPath().getString("status")).isEqualTo("UP");
         assertThat(ready.jsonPath().getString("checks.find { it.name == 'databases' }.data.'search:connectra'")).isEqualTo("breaker open");

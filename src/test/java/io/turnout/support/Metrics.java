@@ -1,7 +1,5 @@
 package io.turnout.support;
 
-import io.restassured.RestAssured;
-
 /** Reads one sample from Turnout's Prometheus endpoint. */
 public final class Metrics {
     private Metrics() {}
@@ -13,7 +11,7 @@ public final class Metrics {
 
     /** Sum of the samples of {@code name} whose labels contain every given {@code key="value"} pair. */
     public static double sum(String name, String... labels) {
-        String text = RestAssured.get("/q/metrics").asString();
+        String text = Management.given().get("/q/metrics").asString();
         double total = 0;
         boolean found = false;
         for (String line : text.split("\n")) {

@@ -27,9 +27,18 @@ public class TestEnvironment implements QuarkusTestResourceLifecycleManager {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        return Map.of("turnout.embedded.data-directory", DATA.toString(),
-                "turnout.flags.file", Flags.FILE.toString(),
-                "turnout.search.connectra.url", SearchService.url());
+        Map<String, String> config = new java.util.HashMap<>(TestKeys.config());
+        config.put("turnout.embedded.data-directory", DATA.toString());
+        config.put("turnout.flags.file", Flags.FILE.toString());
+        config.put("turnout.search.connectra.url", SearchService.url());
+        try {
+            int management = TurnoutProcess.freePort();
+            System.setProperty(Management.PORT, Integer.toString(management));
+            config.put("quarkus.management.test-port", Integer.toString(management));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return config;
     }
 
     @Override

@@ -27,6 +27,7 @@ public final class TurnoutProcess implements AutoCloseable {
     private final Map<String, String> env;
     private Process process;
     private int httpPort;
+    private int managementPort;
 
     private TurnoutProcess(Path dir, Map<String, String> env) throws IOException {
         this.dir = dir;
@@ -117,6 +118,11 @@ public final class TurnoutProcess implements AutoCloseable {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).until(() -> stage.equals(applied(domain)));
     }
 
+    /** The management port ({@code /q/*}) of the running process. */
+    public int managementPort() {
+        return managementPort;
+    }
+
     /** The HTTP port of the running process. */
     public int port() {
         return httpPort;
@@ -154,7 +160,10 @@ public final class TurnoutProcess implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder("java", "-jar", "target/quarkus-app/quarkus-run.jar")
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("turnout.log").toFile()));
+        managementPort = freePort();
         pb.environment().put("QUARKUS_HTTP_PORT", Integer.toString(httpPort));
+        pb.environment().put("QUARKUS_MANAGEMENT_PORT", Integer.toString(managementPort));
+        pb.environment().putAll(TestKeys.env());
         pb.environment().put("TURNOUT_EMBEDDED_DATA_DIRECTORY", dataDirectory().toString());
         pb.environment().put("TURNOUT_EMBEDDED_PORT", Integer.toString(pgPort));
         pb.environment().put("TURNOUT_FLAGS_FILE", flagFile().toString());
@@ -162,10 +171,12 @@ public final class TurnoutProcess implements AutoCloseable {
         Process p = pb.start();
         process = p;
         RestAssured.port = httpPort;
+        System.setProperty(Management.PORT, Integer.toString(managementPort));
+        TestKeys.sendByDefault(TestKeys.SUITE);
         await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(250)).until(() -> {
             if (!p.isAlive()) throw new IllegalStateException("Turnout exited; see " + dir.resolve("turnout.log"));
             try {
-                return given().get("/q/health/ready").statusCode() == 200
+                return Management.given().get("/q/health/ready").statusCode() == 200
                         // every flag read, and no step left whose gates pass
                         && given().get("/admin/migrations").jsonPath().getList("domains.findAll { it.flagProblem == null "
                                 + "&& (it.desired == null || (it.nextStep != null && it.nextStep.ready)) }").isEmpty();

@@ -64,7 +64,11 @@ public final class Writers {
     private final RestAssuredConfig config;
     private final Set<String> refused = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    private Writers(Target target, int clients, int clientTimeoutMillis) {
+    /** The key every request sends (an application's, with write access to the domain). */
+    private final String key;
+
+    private Writers(Target target, int clients, int clientTimeoutMillis, String key) {
+        this.key = key;
         this.target = target;
         this.clients = clients;
         this.pool = Executors.newFixedThreadPool(clients);
@@ -75,7 +79,12 @@ public final class Writers {
 
     /** Starts {@code clients} writers against the running Turnout (RestAssured's port). */
     public static Writers start(Target target, int clients, int clientTimeoutMillis) {
-        Writers w = new Writers(target, clients, clientTimeoutMillis);
+        return start(target, clients, clientTimeoutMillis, TestKeys.SUITE);
+    }
+
+    /** {@link #start(Target, int, int)}, sending {@code key}. */
+    public static Writers start(Target target, int clients, int clientTimeoutMillis, String key) {
+        Writers w = new Writers(target, clients, clientTimeoutMillis, key);
         for (int t = 0; t < clients; t++) {
             int first = t * 1_000_000;
             w.running.add(w.pool.submit(() -> w.write(first)));
@@ -121,7 +130,7 @@ public final class Writers {
             int i = n;
             Response created;
             try {
-                created = send(() -> given().config(config).contentType(ContentType.JSON).body(target.create().apply(i)).post("/data/" + target.domain()));
+                created = send(() -> given().config(config).header("Authorization", "Bearer " + key).contentType(ContentType.JSON).body(target.create().apply(i)).post("/data/" + target.domain()));
             } catch (Exception e) { // RestAssured throws I/O errors (connection reset) undeclared
                 continue;
             }
@@ -134,7 +143,7 @@ public final class Writers {
             String next = "u" + n;
             k.inDoubt.add(next);
             try {
-                if (send(() -> given().config(config).contentType(ContentType.JSON).body(Map.of(target.field(), next))
+                if (send(() -> given().config(config).header("Authorization", "Bearer " + key).contentType(ContentType.JSON).body(Map.of(target.field(), next))
                         .patch("/data/" + target.domain() + "/" + id)).statusCode() == 200) {
                     k.acknowledged = next;
                     k.inDoubt.clear();
@@ -145,7 +154,7 @@ public final class Writers {
             if (n % 5 == 0) {
                 k.inDoubt.add(null);
                 try {
-                    if (send(() -> given().config(config).delete("/data/" + target.domain() + "/" + id)).statusCode() == 204) {
+                    if (send(() -> given().config(config).header("Authorization", "Bearer " + key).delete("/data/" + target.domain() + "/" + id)).statusCode() == 204) {
                         k.deleted = true;
                         k.acknowledged = null;
                         k.inDoubt.clear();

@@ -78,7 +78,7 @@ class OutboxFaultTest {
         assertThat(sql.count("main", "SELECT count(*) FROM direct_messages WHERE id = ANY($1)", (Object) created.toArray(new Long[0]))).isEqualTo(5);
         assertThat(sql.count("main", "SELECT count(DISTINCT record_key) FROM turnout_outbox WHERE domain = 'messages'")).isEqualTo(7);
         await().atMost(Duration.ofSeconds(10)).until(() -> Metrics.value("turnout_outbox_depth", "domain", "messages") >= 7);
-        assertThat(given().get("/q/health/ready").statusCode()).as("a second-write store does not make Turnout unready").isEqualTo(200);
+        assertThat(io.turnout.support.Management.given().get("/q/health/ready").statusCode()).as("a second-write store does not make Turnout unready").isEqualTo(200);
 
         sql.exec("main", "ALTER DATABASE messages ALLOW_CONNECTIONS true");
 
@@ -131,7 +131,7 @@ class OutboxFaultTest {
         assertThat(r.asString()).doesNotContain("Exception").doesNotContain("INSERT");
         Response read = given().get("/data/messages/10");
         assertThat(read.statusCode()).isEqualTo(503);
-        assertThat(given().get("/q/health/ready").statusCode()).as("the store serving reads is down").isEqualTo(503);
+        assertThat(io.turnout.support.Management.given().get("/q/health/ready").statusCode()).as("the store serving reads is down").isEqualTo(503);
 
         sql.exec("main", "ALTER DATABASE messages ALLOW_CONNECTIONS true");
         assertThat(sql.count("main", "SELECT count(*) FROM direct_messages WHERE body = $1", marker)).isZero();
