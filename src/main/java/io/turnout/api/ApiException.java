@@ -35,7 +35,7 @@ public class ApiException extends RuntimeException {
         return new ApiException(400, slug, title, detail, null, null, null, null);
     }
 
-    static ApiException notFound(String detail) {
+    public static ApiException notFound(String detail) {
         return new ApiException(404, "not-found", "Not found", detail, null, null, null, null);
     }
 

@@ -27,6 +27,8 @@ public class Audit {
     public static final String FLAG = "flag";
     /** Who acts when Turnout itself moves or holds a step, or finishes a run. */
     public static final String TURNOUT = "turnout";
+    /** The domain of an entry about the whole fleet rather than one domain (a replica forgotten). */
+    public static final String ALL_DOMAINS = "*";
 
     /** One audit entry. {@code detail} holds evidence: gates, durations, run ids, counts. */
     public record Entry(long id, OffsetDateTime at, String domain, String action, String actor, String from, String to, String reason,

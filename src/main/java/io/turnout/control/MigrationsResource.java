@@ -81,7 +81,10 @@ public class MigrationsResource {
         this.json = json;
     }
 
-    /** Who makes the request being handled, for the audit. */
+    /**
+     * Who makes the request being handled, for the audit. Read it on the request's own thread, before
+     * any asynchronous step: the request context is not active in later callbacks.
+     */
     private String actor() {
         return io.turnout.auth.Gatekeeper.of(request.getCurrent()).name();
     }
@@ -127,10 +130,11 @@ public class MigrationsResource {
             }
             if (r.asText().length() > 500) throw Problems.invalid("reason", "'reason' must be at most 500 characters");
             String reason = r.asText().strip();
+            String actor = actor();
             Stage applied = router.stage(d);
             // the desired stage is what the flag says: it is recorded (action "desired") once the flag is read back
             return Future.fromCompletionStage(flagWriter.write(d, target))
-                    .compose(v -> audit.write(d.name(), "stage-requested", actor(), applied.label(),
+                    .compose(v -> audit.write(d.name(), "stage-requested", actor, applied.label(),
                             target.label(), reason, Map.of("flagStore", flagWriter.describe())))
                     .compose(v -> describe(d))
                     .map(view -> Response.accepted(view.toString()).type(MediaType.APPLICATION_JSON).build());
@@ -267,9 +271,10 @@ public class MigrationsResource {
     @POST
     @Path("/{domain}/verification/{id}/repair")
     public CompletionStage<Response> repair(@PathParam("domain") String name, @PathParam("id") long id) {
+        String actor = actor();
         return with(name, d -> verification.get(id).compose(run -> run == null || !run.domain().equals(d.name())
                 ? Future.succeededFuture(Problems.notFound("Domain " + d.name() + " has no verification run " + id))
-                : verification.repair(d, id, actor()).map(n -> ok(json.createObjectNode().put("run", id).put("repairedKeys", n)
+                : verification.repair(d, id, actor).map(n -> ok(json.createObjectNode().put("run", id).put("repairedKeys", n)
                         .put("from", router.stage(d).authoritative().label())))));
     }
 

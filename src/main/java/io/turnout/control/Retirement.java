@@ -92,6 +92,9 @@ public class Retirement {
     private final TurnoutClock clock;
     private final io.turnout.routing.AppliedStages stages;
     private final ObjectMapper json = new ObjectMapper();
+    /** Longest the fingerprint at complete waits for every live replica to route by it. */
+    private static final Duration SETTLE = Duration.ofMinutes(2);
+
     /** Runs the steps, one at a time. */
     private final ScheduledExecutorService steps = Executors.newSingleThreadScheduledExecutor(r -> thread(r, "turnout-retirement"));
     /** Answers the control API's requests, whose reads wait on the databases. */
@@ -217,8 +220,8 @@ public class Retirement {
             for (String t : legacyTables(d)) archives.put(t, archiveName(d, t, now));
         }
         Request approved = await(control().preparedQuery("UPDATE turnout_retirement SET state = 'approved', approved_by = $2, approved_at = $3, "
-                        + "archives = $4::jsonb, updated_at = now() WHERE id = $1 AND state = 'requested' RETURNING id")
-                .execute(Tuple.of(r.id(), actor, at(now), text(archives)))
+                        + "archives = $4, updated_at = now() WHERE id = $1 AND state = 'requested' RETURNING id")
+                .execute(Tuple.of(r.id(), actor, at(now), jsonb(archives)))
                 .compose(rows -> {
                     if (rows.size() == 0) return Future.failedFuture(conflict("retirement " + r.id() + " changed meanwhile"));
                     return control().preparedQuery(SELECT + " WHERE id = $1").execute(Tuple.of(r.id())).map(x -> request(x.iterator().next()));
@@ -272,12 +275,7 @@ public class Retirement {
         out.add(new Check("safety_window", atComplete && !now.isBefore(since.plus(window)), atComplete
                 ? "complete since " + since + "; window " + window + " ends " + since.plus(window) + "; now " + now + clockNote
                 : "applied stage is " + row.applied().label() + ", not complete"));
-        Verification.Run run = await(verification.latest(d), READ_TIMEOUT, "read the last verification of " + d.name());
-        boolean verified = run != null && run.clean() && run.startedAt().toInstant().isAfter(since);
-        out.add(new Check("verification", verified, run == null ? "no verification has run"
-                : "run " + run.id() + " " + run.state() + " started " + run.startedAt() + ": " + run.missing() + " missing, " + run.extra()
-                        + " extra, " + run.different() + " different" + (verified ? "" : run.startedAt().toInstant().isAfter(since)
-                                ? "" : "; it started before complete (" + since + "): verify again")));
+        out.add(verified(d, since));
         var depth = relay.depthOf(d.name());
         out.add(new Check("outbox_empty", depth.count() == 0, depth.count() + " keys waiting, " + depth.parked() + " parked"));
         List<Replicas.Replica> fleet = await(replicas.all(), READ_TIMEOUT, "read the replicas");
@@ -297,6 +295,30 @@ public class Retirement {
             out.add(approvals(r));
         }
         return out;
+    }
+
+    /**
+     * The last verification is clean and started after the domain last entered {@code rampdown}.
+     * From then until {@code complete} both stores received every write, and since {@code complete}
+     * the legacy tables are unchanged ({@code no_legacy_writes}); so the legacy holds nothing the new
+     * store did not have. A verification at {@code complete} itself can only be clean while no client
+     * writes, since the legacy no longer receives writes there, so one at {@code rampdown} counts too.
+     */
+    private Check verified(Domain d, Instant complete) {
+        Verification.Run run = await(verification.latest(d), READ_TIMEOUT, "read the last verification of " + d.name());
+        Instant rampdown = await(control().preparedQuery("SELECT max(at) FROM turnout_audit WHERE domain = $1 AND action = 'applied' "
+                + "AND to_stage = $2").execute(Tuple.of(d.name(), Stage.RAMPDOWN.label())).map(rows -> {
+                    OffsetDateTime at = rows.iterator().next().getOffsetDateTime(0);
+                    return at == null ? null : at.toInstant();
+                }), READ_TIMEOUT, "read when " + d.name() + " entered rampdown");
+        Instant after = rampdown == null || rampdown.isAfter(complete) ? complete : rampdown;
+        String since = rampdown == null ? "complete (" + complete + ")" : "rampdown (" + after + ")";
+        if (run == null) return new Check("verification", false, "no verification has run; run one at rampdown or complete");
+        boolean recent = run.startedAt().toInstant().isAfter(after);
+        boolean verified = run.clean() && recent;
+        return new Check("verification", verified, "run " + run.id() + " " + run.state() + " started " + run.startedAt() + ": "
+                + run.missing() + " missing, " + run.extra() + " extra, " + run.different() + " different"
+                + (recent ? "; after the move to " + since : "; it started before the move to " + since + ": verify again"));
     }
 
     private Check noLegacyWrites(Domain d, Instant since) {
@@ -442,8 +464,8 @@ public class Retirement {
     }
 
     private void advance(Request r, String from, String to, String column, Map<String, String> value) {
-        String set = column == null ? "" : ", " + column + " = $4::jsonb";
-        Tuple args = column == null ? Tuple.of(r.id(), from, to) : Tuple.of(r.id(), from, to, text(value));
+        String set = column == null ? "" : ", " + column + " = $4";
+        Tuple args = column == null ? Tuple.of(r.id(), from, to) : Tuple.of(r.id(), from, to, jsonb(value));
         await(control().preparedQuery("UPDATE turnout_retirement SET state = $3, attempts = 0, failure = NULL, updated_at = now()" + set
                 + " WHERE id = $1 AND state = $2").execute(args), READ_TIMEOUT, "record retirement step " + to);
     }
@@ -540,16 +562,40 @@ public class Retirement {
 
     // ---- fingerprints ----
 
-    /** Takes the legacy tables' fingerprints when the domain reaches complete: no replica writes them from then on. */
+    /**
+     * Takes the legacy tables' fingerprints once the domain has settled at complete: every live
+     * replica routes by it and the writes any of them began at rampdown have ended (they last at most
+     * the request timeout). From then on no client write reaches the legacy tables.
+     */
     void onChanged(@Observes StageChanged changed) {
         if (changed.to() != Stage.COMPLETE) return;
-        domains.find(changed.domain()).filter(d -> d.origin(Side.LEGACY) instanceof Store).ifPresent(d -> schedule(() -> {
-            try {
-                fingerprintIfMissing(d, legacyTables(d));
-            } catch (RuntimeException e) {
-                LOG.warnf("Domain %s: legacy tables not fingerprinted at complete (%s); a retirement request takes it", d.name(), e.getMessage());
+        domains.find(changed.domain()).filter(d -> d.origin(Side.LEGACY) instanceof Store)
+                .ifPresent(d -> schedule(() -> fingerprintWhenSettled(d, Instant.now().plus(SETTLE))));
+    }
+
+    private void fingerprintWhenSettled(Domain d, Instant deadline) {
+        try {
+            if (await(control.row(d), READ_TIMEOUT, "read the stage of " + d.name()).applied() != Stage.COMPLETE) return;
+            List<String> behind = await(replicas.all(), READ_TIMEOUT, "read the replicas").stream().filter(x -> x.state().equals("live"))
+                    .filter(x -> !Stage.COMPLETE.label().equals(x.stages().get(d.name()))).map(Replicas.Replica::id).toList();
+            if (!behind.isEmpty() && Instant.now().isBefore(deadline)) {
+                steps.schedule(() -> fingerprintWhenSettled(d, deadline), 1, TimeUnit.SECONDS);
+                return;
             }
-        }));
+            if (!behind.isEmpty()) {
+                LOG.warnf("Domain %s: replicas %s still do not route by complete after %s; legacy tables fingerprinted now, and "
+                        + "no_legacy_writes will show any write they make", d.name(), behind, SETTLE);
+            }
+            steps.schedule(() -> {
+                try {
+                    fingerprintIfMissing(d, legacyTables(d));
+                } catch (RuntimeException e) {
+                    LOG.warnf("Domain %s: legacy tables not fingerprinted at complete (%s); a retirement request takes it", d.name(), e.getMessage());
+                }
+            }, config.timeouts().request().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) {
+            LOG.warnf("Domain %s: legacy tables not fingerprinted at complete (%s); a retirement request takes it", d.name(), e.getMessage());
+        }
     }
 
     private void schedule(Runnable r) {
@@ -673,12 +719,9 @@ public class Retirement {
         return i.atOffset(ZoneOffset.UTC);
     }
 
-    private String text(Map<String, String> map) {
-        try {
-            return json.writeValueAsString(map);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+    /** A map as a jsonb parameter (a Java string would be bound as a JSON string, not an object). */
+    private static io.vertx.core.json.JsonObject jsonb(Map<String, String> map) {
+        return new io.vertx.core.json.JsonObject(new LinkedHashMap<>(map));
     }
 
     private static ApiException conflict(String detail) {

@@ -32,6 +32,10 @@ final class EmbeddedServer implements AutoCloseable {
             EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                     .setDataDirectory(dataDirectory)
                     .setCleanDataDirectory(false)
+                    // stopped by Databases when the application stops, after the last shutdown work that
+                    // writes (the replica recorded as stopped, backfill chunks handed back), not by a JVM
+                    // hook that would race with it
+                    .setRegisterShutdownHook(false)
                     .setPGStartupWait(Duration.ofSeconds(60))
                     .setServerConfig("max_connections", "300")
                     .setServerConfig("timezone", "UTC");

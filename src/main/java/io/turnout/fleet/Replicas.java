@@ -121,6 +121,20 @@ public class Replicas {
                 });
     }
 
+    /**
+     * Records a stale replica as stopped, for one known to be gone for good (a killed pod): it no
+     * longer holds gates that ask for no stale replica. Answers whether a stale replica of that id was
+     * found; a live one is never forgotten, and one that heartbeats again is live again.
+     */
+    public Future<Boolean> forget(String replica) {
+        return databases.control().work()
+                .preparedQuery("UPDATE turnout_replica SET stopped_at = now() WHERE id = $1 AND stopped_at IS NULL "
+                        + "AND heartbeat_at < now() - $2 * interval '1 millisecond'")
+                .execute(Tuple.of(replica, config.fleet().staleAfter().toMillis()))
+                .timeout(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+                .map(rows -> rows.rowCount() == 1);
+    }
+
     /** Whether this replica has heard from the control database within {@code within}. */
     public boolean inContact(Duration within) {
         long last = lastContact.get();

@@ -41,6 +41,10 @@ class RetirementIT {
         return by(TestKeys.OPERATOR).get(RETIREMENT).jsonPath().getMap("request");
     }
 
+    private static String self() {
+        return by(TestKeys.OPERATOR).get("/admin/replicas").jsonPath().getString("replicas.find { it.self }.id");
+    }
+
     @Test
     void connectionsGoFromLegacyToRetiredThroughTheControlApiAndACrashBetweenArchiveAndDropResumes() throws Exception {
         p = TurnoutProcess.in(Path.of("target/it-retirement"), TurnoutProcess.flagsAt("legacy"), Map.of("TURNOUT_EMBEDDED_DEMO_ROWS", "1000",
@@ -49,10 +53,14 @@ class RetirementIT {
         // every control call of the walk is a release manager's; the application writes with its own key
         TestKeys.sendByDefault(TestKeys.RELEASE_MANAGER);
         Writers writers = Writers.start(Writers.Target.connections(), 2, 10_000, TestKeys.APP_CONNECTIONS);
-        p.walkTo("connections", "complete");
+        // verified at rampdown, where both stores still receive every write; complete writes only the new store
+        p.walkTo("connections", "rampdown");
         by(TestKeys.RELEASE_MANAGER).post("/admin/migrations/connections/verification").then().statusCode(202);
         await().atMost(Duration.ofMinutes(1)).until(() -> "done".equals(by(TestKeys.OPERATOR).get("/admin/migrations/connections/verification")
                 .jsonPath().getString("state")));
+        p.walkTo("connections", "complete");
+        long atCompleteWrites = writers.acknowledged();
+        await().atMost(Duration.ofMinutes(1)).until(() -> writers.acknowledged() > atCompleteWrites + 20);
         Map<Long, Writers.Known> known = writers.stop();
         assertThat(writers.acknowledged()).as("the application was served while the domain moved").isGreaterThan(20);
         String atComplete;
@@ -85,12 +93,15 @@ class RetirementIT {
         assertThat(by(TestKeys.APPROVER).post(RETIREMENT + "/approve").statusCode()).isEqualTo(409);
         assertThat(retirement().get("state")).isEqualTo("expired");
         by(TestKeys.SUITE).body(Map.of("reason", "seed 000 phase 5, again")).post(RETIREMENT).then().statusCode(202);
+        String killed;
         try (Connection reader = p.connect("main")) {
             reader.setAutoCommit(false);
             reader.createStatement().executeQuery("SELECT 1 FROM user_connections LIMIT 1").close();
-            by(TestKeys.APPROVER).post(RETIREMENT + "/approve").then().statusCode(202);
+            Response approved = by(TestKeys.APPROVER).post(RETIREMENT + "/approve");
+            assertThat(approved.statusCode()).as(approved.asString()).isEqualTo(202);
             await().atMost(Duration.ofMinutes(1)).until(() -> "archived".equals(retirement().get("state"))
                     && ((Number) retirement().get("attempts")).intValue() >= 1);
+            killed = self();
             p.kill();
             reader.rollback();
         }
@@ -109,8 +120,18 @@ class RetirementIT {
         assertThat(audit.getList("entries.findAll { it.action == 'retirement-archived' }")).hasSize(1);
         assertThat(audit.getList("entries.findAll { it.action == 'retirement-approved' }.actor", String.class)).containsExactly("approver");
         assertThat(audit.getList("entries.findAll { it.action == 'retirement-requested' }.actor", String.class)).containsOnly("suite");
+        // the killed replica turns stale and holds the checklist until a release manager forgets it
+        await().atMost(Duration.ofSeconds(30)).until(() -> by(TestKeys.OPERATOR).get("/admin/replicas").jsonPath()
+                .getList("replicas.findAll { it.state == 'stale' }.id").contains(killed));
         var checklist = by(TestKeys.OPERATOR).get(RETIREMENT).jsonPath();
+        assertThat(checklist.getList("checklist.findAll { !it.pass }.name")).containsExactly("replicas");
+        assertThat(by(TestKeys.OPERATOR).post("/admin/replicas/" + killed + "/forget").statusCode()).isEqualTo(403);
+        assertThat(by(TestKeys.RELEASE_MANAGER).post("/admin/replicas/" + self() + "/forget").statusCode()).as("a live replica is never forgotten")
+                .isEqualTo(404);
+        by(TestKeys.RELEASE_MANAGER).post("/admin/replicas/" + killed + "/forget").then().statusCode(200);
+        checklist = by(TestKeys.OPERATOR).get(RETIREMENT).jsonPath();
         assertThat(checklist.getList("checklist.findAll { !it.pass }.name")).as("every check of the removal checklist passes").isEmpty();
+        assertThat(p.query("main", "SELECT actor FROM turnout_audit WHERE action = 'replica-forgotten'")).isEqualTo("rm");
 
         // the data API still serves, from the new store only
         Response created = by(TestKeys.APP_CONNECTIONS).body(Map.of("user_id", 9001, "connected_user_id", 9002, "status", "accepted"))
@@ -121,8 +142,11 @@ class RetirementIT {
 
         // a flag moved back is held: there is no legacy store to go back to
         TurnoutProcess.requestStage("connections", "complete", "retirement test: try to go back");
-        await().atMost(Duration.ofSeconds(30)).until(() -> by(TestKeys.OPERATOR).get("/admin/migrations/connections").jsonPath()
-                .getList("nextStep.gates.findAll { !it.pass }.name").contains("retired"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            // no next step until the flag's new value is read
+            List<String> failing = by(TestKeys.OPERATOR).get("/admin/migrations/connections").jsonPath().getList("nextStep.gates.findAll { !it.pass }.name");
+            return failing != null && failing.contains("retired");
+        });
         assertThat(TurnoutProcess.applied("connections")).isEqualTo("retired");
 
         String log = p.log();
