@@ -208,7 +208,7 @@ public class Retirement {
             throw Problems.problem(403, "two-person-rule", "Forbidden", "Two-person rule: " + actor + " requested retirement " + r.id()
                     + " and may not approve it; another approver must", null);
         }
-        List<Check> gates = r.kind().equals(RETIRE) ? checks(d, r, false) : List.of(renamedTablesLeft(d));
+        List<Check> gates = r.kind().equals(RETIRE) ? checks(d, r, false) : dropRenamedChecks(d);
         List<Check> failing = gates.stream().filter(c -> !c.pass()).toList();
         if (!failing.isEmpty()) {
             throw conflict("retirement " + r.id() + " cannot be approved yet: " + String.join("; ",
@@ -258,9 +258,19 @@ public class Retirement {
     /** The removal checklist as it stands, each check with its evidence. */
     public List<Check> checklist(Domain d, Request r) {
         if (r != null && r.kind().equals(DROP_RENAMED)) {
-            return List.of(renamedTablesLeft(d), approvals(r));
+            List<Check> out = new ArrayList<>(dropRenamedChecks(d));
+            out.add(approvals(r));
+            return out;
         }
         return checks(d, r, true);
+    }
+
+    /** The approval gates of a request to drop renamed tables. */
+    private List<Check> dropRenamedChecks(Domain d) {
+        List<Check> out = new ArrayList<>(List.of(renamedTablesLeft(d)));
+        Check related = children(d, true);
+        if (related != null) out.add(related);
+        return out;
     }
 
     /** The approval gates, and with {@code all} the archive and approval checks too. */
@@ -290,6 +300,8 @@ public class Retirement {
                         + (behind.isEmpty() ? "; every live replica routes by it" : "; replicas still routing otherwise: " + behind)
                 : "applied stage is " + row.applied().label() + ", which reads or writes legacy"));
         out.add(noLegacyWrites(d, since));
+        Check related = children(d, d.declared().retirement().renameSuffix() == null);
+        if (related != null) out.add(related);
         if (all) {
             out.add(archived(d, r));
             out.add(approvals(r));
@@ -380,6 +392,28 @@ public class Retirement {
     }
 
     /** Legacy table -> its renamed name, for those the last retirement renamed and that still exist. */
+    /**
+     * The domains whose legacy rows refer to this one's by key (seed 003's import tables) go first:
+     * before a rename each is complete or retired, so none writes a legacy row that refers to the
+     * renamed table; before a drop each is retired with its renamed tables dropped, since their
+     * foreign keys would hold the drop. Null when no domain names this one as its parent.
+     */
+    private Check children(Domain d, boolean drops) {
+        List<Domain> children = domains.all().stream().filter(c -> c.declared().parents().contains(d.name())).toList();
+        if (children.isEmpty()) return null;
+        List<String> evidence = new ArrayList<>();
+        boolean ok = true;
+        for (Domain c : children) {
+            Stage at = await(control.row(c), READ_TIMEOUT, "read the stage of " + c.name()).applied();
+            boolean first = drops ? at == Stage.RETIRED && renamedLeft(c).isEmpty() : at == Stage.COMPLETE || at == Stage.RETIRED;
+            ok &= first;
+            evidence.add(c.name() + " at " + at.label() + (at == Stage.RETIRED && !renamedLeft(c).isEmpty() ? " with renamed tables "
+                    + renamedLeft(c).values() + " left" : ""));
+        }
+        return new Check("related_domains", ok, (drops ? "before a drop every child domain is retired with its renamed tables dropped"
+                : "before a rename every child domain is complete or retired") + ": " + String.join(", ", evidence));
+    }
+
     private Map<String, String> renamedLeft(Domain d) {
         Map<String, String> out = new LinkedHashMap<>();
         Request done = await(control().preparedQuery(SELECT + " WHERE domain = $1 AND kind = 'retire' AND state = 'done' ORDER BY id DESC LIMIT 1")
