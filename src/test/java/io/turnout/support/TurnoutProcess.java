@@ -26,6 +26,8 @@ public final class TurnoutProcess implements AutoCloseable {
     private final int pgPort;
     private final Map<String, String> env;
     private Process process;
+    private String credential = TestKeys.SUITE;
+    private boolean testKeys = true;
     private int httpPort;
     private int managementPort;
 
@@ -148,6 +150,21 @@ public final class TurnoutProcess implements AutoCloseable {
         return pgPort;
     }
 
+    /**
+     * The bearer credential the suite sends by default (and waits with for stage control at start);
+     * null: none, and a start waits only for readiness.
+     */
+    public TurnoutProcess credential(String bearer) {
+        this.credential = bearer;
+        return this;
+    }
+
+    /** Starts without the suite's configured keys: the process generates its own (or uses OIDC). */
+    public TurnoutProcess withoutTestKeys() {
+        this.testKeys = false;
+        return this;
+    }
+
     /** Sets an environment variable for the next start. */
     public TurnoutProcess with(String name, String value) {
         env.put(name, value);
@@ -163,7 +180,7 @@ public final class TurnoutProcess implements AutoCloseable {
         managementPort = freePort();
         pb.environment().put("QUARKUS_HTTP_PORT", Integer.toString(httpPort));
         pb.environment().put("QUARKUS_MANAGEMENT_PORT", Integer.toString(managementPort));
-        pb.environment().putAll(TestKeys.env());
+        if (testKeys) pb.environment().putAll(TestKeys.env());
         pb.environment().put("TURNOUT_EMBEDDED_DATA_DIRECTORY", dataDirectory().toString());
         pb.environment().put("TURNOUT_EMBEDDED_PORT", Integer.toString(pgPort));
         pb.environment().put("TURNOUT_FLAGS_FILE", flagFile().toString());
@@ -172,10 +189,11 @@ public final class TurnoutProcess implements AutoCloseable {
         process = p;
         RestAssured.port = httpPort;
         System.setProperty(Management.PORT, Integer.toString(managementPort));
-        TestKeys.sendByDefault(TestKeys.SUITE);
+        TestKeys.sendByDefault(credential);
         await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(250)).until(() -> {
             if (!p.isAlive()) throw new IllegalStateException("Turnout exited; see " + dir.resolve("turnout.log"));
             try {
+                if (credential == null) return Management.given().get("/q/health/ready").statusCode() == 200;
                 return Management.given().get("/q/health/ready").statusCode() == 200
                         // every flag read, and no step left whose gates pass
                         && given().get("/admin/migrations").jsonPath().getList("domains.findAll { it.flagProblem == null "
