@@ -138,6 +138,8 @@ public class BackfillBench {
 
     static JsonObject call(HttpMethod method, String path, String body) throws Exception {
         RequestOptions o = new RequestOptions().setMethod(method).setURI(path).putHeader("Content-Type", "application/json");
+        String key = System.getenv("TURNOUT_BENCH_KEY");
+        if (key != null) o.putHeader("Authorization", "Bearer " + key);
         Future<JsonObject> f = http.request(o).compose(r -> body == null ? r.send() : r.send(body))
                 .compose(r -> r.body().map(b -> {
                     if (r.statusCode() >= 300) throw new IllegalStateException(method + " " + path + " answered " + r.statusCode() + ": " + b);

@@ -21,6 +21,8 @@ public class Load {
     static final int WRITERS = Integer.getInteger("bench.writers", 32);
 
     static HttpClient http;
+    /** The API key the benchmark script configured (bench/keys.sh). */
+    static final String KEY = System.getenv("TURNOUT_BENCH_KEY");
     static Path flags;
     /** Port of the embedded PostgreSQL; when set, {@link #setStage} records the stage as applied (benchmark setup). */
     static int pgPort;
@@ -37,6 +39,7 @@ public class Load {
 
     static Future<io.vertx.core.http.HttpClientResponse> send(HttpClient client, HttpMethod method, String path, String json) {
         RequestOptions o = new RequestOptions().setMethod(method).setURI(path);
+        if (KEY != null) o.putHeader("Authorization", "Bearer " + KEY);
         if (json != null) o.putHeader("Content-Type", "application/json");
         return client.request(o).compose(req -> json == null ? req.send() : req.send(Buffer.buffer(json)));
     }

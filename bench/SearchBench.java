@@ -26,6 +26,7 @@ public class SearchBench extends Load {
         flags = Path.of(args[2]);
         Vertx vertx = Vertx.vertx();
         http = client(vertx, turnout);
+        management = client(vertx, URI.create("http://localhost:" + System.getenv("QUARKUS_MANAGEMENT_PORT")));
         HttpClient search = client(vertx, searchUri);
         for (int i = 0; i < 1000; i++) UUIDS.add(UUID.randomUUID().toString());
 
@@ -46,7 +47,7 @@ public class SearchBench extends Load {
 
         Result directOpen = openLoop("search service directly, open loop", () -> get(search, "/v1/contacts/" + uuid(), 200), SECONDS);
         Result liveOpen = openLoop("Turnout live, open loop", () -> get("/data/contacts/" + uuid()), SECONDS);
-        String searchCallP99 = quantile(getBody("/q/metrics"), "turnout_search_calls_seconds{call=\"get\",origin=\"connectra\",outcome=\"success\",quantile=\"0.99\"}");
+        String searchCallP99 = quantile(metrics(), "turnout_search_calls_seconds{call=\"get\",origin=\"connectra\",outcome=\"success\",quantile=\"0.99\"}");
         Result directClosed = closedLoop("search service directly, " + WRITERS + " clients", () -> get(search, "/v1/contacts/" + uuid(), 200), SECONDS);
         Result liveClosed = closedLoop("Turnout live, " + WRITERS + " clients", () -> get("/data/contacts/" + uuid()), SECONDS);
         results.add(directOpen);
@@ -57,7 +58,7 @@ public class SearchBench extends Load {
         // the search service starts failing; reads fail until the breaker opens, then fail fast
         stub(search, "{\"priority\":1,\"request\":{\"method\":\"GET\",\"urlPathPattern\":\"/v1/contacts/[^/]+\"},\"response\":{\"status\":500}}");
         long deadline = System.nanoTime() + 30_000_000_000L;
-        while (!getBody("/q/metrics").contains("turnout_search_breaker_state{origin=\"connectra\"} 2.0")) {
+        while (!metrics().contains("turnout_search_breaker_state{origin=\"connectra\"} 2.0")) {
             if (System.nanoTime() > deadline) throw new IllegalStateException("the breaker did not open within 30 s");
             get(http, "/data/contacts/" + uuid(), 503).join();
         }
@@ -83,6 +84,14 @@ public class SearchBench extends Load {
         vertx.close();
         System.exit(0);
     }
+
+    /** Turnout's metrics, from its management port (QUARKUS_MANAGEMENT_PORT, set by bench/search). */
+    static String metrics() throws Exception {
+        return send(management, HttpMethod.GET, "/q/metrics", null).compose(r -> r.body()).toCompletionStage().toCompletableFuture().get()
+                .toString();
+    }
+
+    static HttpClient management;
 
     static HttpClient client(Vertx vertx, URI uri) {
         return vertx.createHttpClient(new HttpClientOptions().setDefaultHost(uri.getHost()).setDefaultPort(uri.getPort()).setKeepAlive(true),

@@ -40,6 +40,9 @@ public class Gatekeeper {
     record Acting(Role role) implements Need {}
     record Data(String domain, Caller.Access access) implements Need {}
 
+    /** Marks a control request handed over from the management router to the main one. */
+    private static final String FROM_MANAGEMENT = "turnout.from-management";
+
     private final TurnoutConfig config;
     private final Instance<HttpAuthenticator> authenticator;
     private final boolean off;
@@ -60,6 +63,11 @@ public class Gatekeeper {
     void onMain(@Observes Router router) {
         this.main = router;
         router.route().order(ORDER).handler(rc -> {
+            if (rc.get(FROM_MANAGEMENT) != null) {
+                // checked on the management router already
+                rc.next();
+                return;
+            }
             if (controlOnManagement && isControl(rc.normalizedPath())) {
                 refuse(rc, 404, "not-found", "Not found", "The control API is served on the management port (turnout.control.port)");
                 return;
@@ -73,7 +81,10 @@ public class Gatekeeper {
         router.route().order(ORDER).handler(this::check);
         if (controlOnManagement) {
             // the control API's endpoints live on the main router: a request for them that came in here is handed over to it
-            router.route("/admin/*").order(ORDER + 1).handler(rc -> main.handleContext(rc));
+            router.route("/admin/*").order(ORDER + 1).handler(rc -> {
+                rc.put(FROM_MANAGEMENT, Boolean.TRUE);
+                main.handleContext(rc);
+            });
         }
     }
 

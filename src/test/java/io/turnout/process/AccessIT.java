@@ -130,4 +130,24 @@ class AccessIT {
             forger.shutdown();
         }
     }
+
+    @Test
+    void theControlApiCanBeServedOnTheManagementPortOnly() throws Exception {
+        p = TurnoutProcess.in(Path.of("target/it-control-port"), TurnoutProcess.flagsAt("legacy"), Map.of("TURNOUT_CONTROL_PORT", "management"))
+                .credential(null).start();
+        var rm = io.turnout.support.Management.given().header("Authorization", "Bearer " + io.turnout.support.TestKeys.RELEASE_MANAGER);
+        assertThat(given().header("Authorization", "Bearer " + io.turnout.support.TestKeys.SUITE).get("/admin/migrations").statusCode())
+                .as("no control API on the data port").isEqualTo(404);
+        assertThat(given().header("Authorization", "Bearer " + io.turnout.support.TestKeys.SUITE).get("/data/connections/1").statusCode())
+                .as("the data API stays on the data port").isIn(200, 404);
+        assertThat(rm.get("/admin/migrations").statusCode()).isEqualTo(200);
+        assertThat(io.turnout.support.Management.given().header("Authorization", "").get("/admin/migrations").statusCode())
+                .as("the management port asks for a credential too").isEqualTo(401);
+        assertThat(io.turnout.support.Management.given().header("Authorization", "Bearer " + io.turnout.support.TestKeys.RELEASE_MANAGER)
+                .contentType("application/json").body(Map.of("target", "legacy", "reason", "control on the management port"))
+                .post("/admin/migrations/connections/stage").statusCode()).isEqualTo(202);
+        assertThat(p.query("main", "SELECT actor FROM turnout_audit WHERE reason = 'control on the management port'")).isEqualTo("rm");
+        assertThat(io.turnout.support.Management.given().header("Authorization", "Bearer " + io.turnout.support.TestKeys.SUITE)
+                .get("/data/connections/1").statusCode()).as("no data API on the management port").isEqualTo(404);
+    }
 }

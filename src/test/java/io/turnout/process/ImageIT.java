@@ -80,6 +80,7 @@ class ImageIT {
         assertThat(entrypoint).first().isEqualTo("java");
         assertThat(entrypoint).last().isEqualTo("quarkus-run.jar");
         assertThat(config.at("/ExposedPorts").has("8080/tcp")).isTrue();
+        assertThat(config.at("/ExposedPorts").has("9000/tcp")).as("the management port").isTrue();
         assertThat(config.get("User").asText()).isEqualTo("185");
 
         Set<String> files = new HashSet<>();
