@@ -37,7 +37,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * and the stores end equal.
  */
 class FleetIT {
-    private static final int REPS = Integer.getInteger("fleet.reps", 20);
+    private static final int REPS = Integer.getInteger("fleet.reps", 8);
     /** Replicas in the fleet of the writers test; replicas beyond the first two route and serve but do not write (bench/fleet runs 3). */
     private static final int REPLICAS = Integer.getInteger("fleet.replicas", 2);
     private static final Map<String, String> ENV = Map.of("TURNOUT_EMBEDDED_DEMO_ROWS", "1000",
