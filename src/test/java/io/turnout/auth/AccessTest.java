@@ -51,7 +51,8 @@ class AccessTest {
             new Endpoint("POST", D + "/retirement", "release-manager"),
             new Endpoint("POST", D + "/retirement/approve", "approver"),
             new Endpoint("GET", "/admin/audit", "read"),
-            new Endpoint("GET", "/admin/replicas", "read"));
+            new Endpoint("GET", "/admin/replicas", "read"),
+            new Endpoint("POST", "/admin/replicas/no-such-replica/forget", "release-manager"));
 
     private static Response call(String method, String path, String key) {
         var req = given().header("Authorization", key == null ? "" : "Bearer " + key).contentType("application/json");

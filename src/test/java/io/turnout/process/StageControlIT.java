@@ -132,7 +132,10 @@ class StageControlIT {
                 .with("TURNOUT_FLAGS_UNLEASH_BACKUP_FILE", "target/it-no-unleash/no-backup/unleash.json").start();
         var read = given().get("/data/connections/1");
         assertThat(read.header("X-Turnout-Stage")).isEqualTo("shadow");
-        assertThat(given().get("/data").jsonPath().getString("domains.find { it.name == 'connections' }.flagProblem")).isEqualTo("is missing");
+        // the flag source's first answer (here: none) comes after readiness; the stage holds meanwhile and after
+        await().atMost(Duration.ofSeconds(30)).until(() -> "is missing".equals(given().get("/data").jsonPath()
+                .getString("domains.find { it.name == 'connections' }.flagProblem")));
+        assertThat(given().get("/data/connections/1").header("X-Turnout-Stage")).isEqualTo("shadow");
         assertThat(given().get("/admin/migrations/connections").jsonPath().getString("desired")).isNull();
         io.turnout.support.Management.given().get("/q/health/ready").then().statusCode(200);
     }

@@ -48,11 +48,13 @@ class UpgradeIT {
         turnout.start();
 
         // every migration applied once, on top of a baseline at version 0 where 0.1's tables already were
-        assertThat(history("main", "turnout_control_schema_history")).containsExactly("0:BASELINE:true", "1:SQL:true", "2:SQL:true", "3:SQL:true",
-                "4:SQL:true");
+        int control = io.turnout.db.Schema.CONTROL.migrations().size();
+        List<String> expected = new java.util.ArrayList<>(List.of("0:BASELINE:true"));
+        for (int v = 1; v <= control; v++) expected.add(v + ":SQL:true");
+        assertThat(history("main", "turnout_control_schema_history")).containsExactlyElementsOf(expected);
         assertThat(history("main", "turnout_schema_history")).containsExactly("0:BASELINE:true", "1:SQL:true", "2:SQL:true");
         assertThat(history("messages", "turnout_schema_history")).containsExactly("0:BASELINE:true", "1:SQL:true", "2:SQL:true");
-        assertThat(turnout.log()).contains("Database main: turnout_control_schema_history migrated from version 0 to 4");
+        assertThat(turnout.log()).contains("Database main: turnout_control_schema_history migrated from version 0 to " + control);
 
         // the recorded stages are kept and routed by; stage control's new columns are there and used
         assertThat(TurnoutProcess.applied("messages")).isEqualTo("live");
