@@ -1,4 +1,4 @@
--- GET <WRK_PATH><random key 1..WRK_KEYS>, with WRK_AUTH as the Authorization header when set
+-- GET <WRK_PATH><random key 1..WRK_KEYS>, with WRK_AUTH as the Authorization header's value when set
 local path = os.getenv("WRK_PATH") or "/data/connections/"
 local keys = tonumber(os.getenv("WRK_KEYS") or "10000")
 local auth = os.getenv("WRK_AUTH")
