@@ -120,9 +120,7 @@ public class DataResource {
     @GET
     @Path("/{domain}/{id}")
     public CompletionStage<Response> get(@PathParam("domain") String name, @PathParam("id") String id) {
-        return handle(name, "get", d -> router.get(d, requests.key(d, id)).map(s -> s.value() == null
-                ? notFound(d, id, s)
-                : ok(Response.ok(), s, d.toJson(s.value()))));
+        return handle(name, "get", d -> get(d, id));
     }
 
     @GET
@@ -213,8 +211,21 @@ public class DataResource {
 
     /** Runs one request: finds the domain, turns every failure into a problem, and times the request. */
     private CompletionStage<Response> handle(String name, String operation, Function<Domain, Future<Response>> work) {
+        return serve(name, operation, io.turnout.auth.Gatekeeper.of(request.getCurrent()).name(), work).toCompletionStage();
+    }
+
+    /** {@code GET /data/{domain}/{id}} for {@link ReadRoute}, which serves it without the REST layer. */
+    Future<Response> read(String name, String id, String application) {
+        return serve(name, "get", application, d -> get(d, id));
+    }
+
+    private Future<Response> get(Domain d, String id) {
+        return router.get(d, requests.key(d, id)).map(s -> s.value() == null ? notFound(d, id, s) : ok(Response.ok(), s, d.toJson(s.value())));
+    }
+
+    /** Runs one data API request: bounded by the request timeout, failures as problems, timed. */
+    private Future<Response> serve(String name, String operation, String application, Function<Domain, Future<Response>> work) {
         long start = System.nanoTime();
-        String application = io.turnout.auth.Gatekeeper.of(request.getCurrent()).name();
         Domain domain = domains.find(name).orElse(null);
         Future<Response> result;
         if (domain == null) {
@@ -229,8 +240,7 @@ public class DataResource {
         }
         return result.onSuccess(r -> timer(domain == null ? "unknown" : domain.name(), operation, application,
                         r.getHeaderString(Problems.ORIGIN), outcome(r.getStatus()))
-                .record(System.nanoTime() - start, TimeUnit.NANOSECONDS))
-                .toCompletionStage();
+                .record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
     }
 
     private Timer timer(String domain, String operation, String application, String origin, String outcome) {

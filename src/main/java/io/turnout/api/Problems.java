@@ -36,6 +36,11 @@ public class Problems {
 
     @ServerExceptionMapper
     public Response unexpected(Throwable e) {
+        return unexpectedResponse(e);
+    }
+
+    /** A 500 problem for an unexpected failure: logged with an id the response repeats, and nothing more. */
+    static Response unexpectedResponse(Throwable e) {
         String id = UUID.randomUUID().toString();
         LOG.errorf(e, "Unexpected failure, problem id %s", id);
         return response(new ApiException(500, "internal", "Internal error",
