@@ -64,7 +64,10 @@ public class DataResource {
     private final ObjectMapper json;
     private final Requests requests;
     private final MeterRegistry registry;
-    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+    /** One timer per (domain, operation, application, origin, outcome), resolved once. */
+    private final Map<TimerKey, Timer> timers = new ConcurrentHashMap<>();
+
+    private record TimerKey(String domain, String operation, String application, String origin, String outcome) {}
     private final long requestMillis;
 
     private final io.quarkus.vertx.http.runtime.CurrentVertxRequest request;
@@ -200,7 +203,7 @@ public class DataResource {
     @Path("/{domain}/{id}")
     public CompletionStage<Response> delete(@PathParam("domain") String name, @PathParam("id") String id) {
         return handle(name, "delete", d -> router.delete(d, requests.key(d, id)).map(s -> s.value()
-                ? ok(Response.noContent(), s, null)
+                ? ok(Response.noContent(), s, (String) null)
                 : notFound(d, id, s)));
     }
 
@@ -220,7 +223,7 @@ public class DataResource {
     }
 
     private Future<Response> get(Domain d, String id) {
-        return router.get(d, requests.key(d, id)).map(s -> s.value() == null ? notFound(d, id, s) : ok(Response.ok(), s, d.toJson(s.value())));
+        return router.get(d, requests.key(d, id)).map(s -> s.value() == null ? notFound(d, id, s) : ok(Response.ok(), s, d.json(s.value())));
     }
 
     /** Runs one data API request: bounded by the request timeout, failures as problems, timed. */
@@ -245,7 +248,7 @@ public class DataResource {
 
     private Timer timer(String domain, String operation, String application, String origin, String outcome) {
         String o = origin == null ? "none" : origin;
-        return timers.computeIfAbsent(domain + '/' + operation + '/' + application + '/' + o + '/' + outcome, k -> Timer.builder("turnout_requests")
+        return timers.computeIfAbsent(new TimerKey(domain, operation, application, o, outcome), k -> Timer.builder("turnout_requests")
                 .description("Data API requests by domain, operation, calling application, serving store and outcome")
                 .tag("domain", domain)
                 .tag("operation", operation)
@@ -332,8 +335,12 @@ public class DataResource {
     }
 
     private static Response ok(Response.ResponseBuilder r, Served<?> s, ObjectNode body) {
+        return ok(r, s, body == null ? null : body.toString());
+    }
+
+    private static Response ok(Response.ResponseBuilder r, Served<?> s, String body) {
         Problems.headers(r, s.originLabel(), s.stage());
-        if (body != null) r.entity(body.toString()).type(MediaType.APPLICATION_JSON);
+        if (body != null) r.entity(body).type(MediaType.APPLICATION_JSON);
         return r.build();
     }
 

@@ -26,6 +26,24 @@ public record Domain(String name, String flag, Field key, List<Field> fields, Or
         return node;
     }
 
+    private static final com.fasterxml.jackson.core.JsonFactory JSON = new com.fasterxml.jackson.core.JsonFactory();
+
+    /** {@link #toJson(Record)} as text, written field by field without building a tree. */
+    public String json(Record r) {
+        java.io.StringWriter out = new java.io.StringWriter(64 + 32 * fields.size());
+        try (com.fasterxml.jackson.core.JsonGenerator g = JSON.createGenerator(out)) {
+            g.writeStartObject();
+            for (Field f : fields) {
+                g.writeFieldName(f.name());
+                f.type().write(g, r.get(f.name()));
+            }
+            g.writeEndObject();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return out.toString();
+    }
+
     /** The origin that serves reads on this side. */
     public Origin origin(Side side) {
         return side == Side.LEGACY ? legacy : target;

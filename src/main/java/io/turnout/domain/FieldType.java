@@ -123,6 +123,30 @@ public enum FieldType {
         }
     }
 
+    /** Writes a value as {@link #toJson} shows it, straight to a generator. */
+    public void write(com.fasterxml.jackson.core.JsonGenerator g, Object value) throws java.io.IOException {
+        if (value == null) {
+            g.writeNull();
+            return;
+        }
+        switch (this) {
+            case INTEGER:
+                g.writeNumber((Long) value);
+                return;
+            case BOOLEAN:
+                g.writeBoolean((Boolean) value);
+                return;
+            case TIMESTAMP:
+                g.writeString(DateTimeFormatter.ISO_INSTANT.format(((OffsetDateTime) value).toInstant()));
+                return;
+            case JSON:
+                g.writeRawValue(value.toString());
+                return;
+            default:
+                g.writeString(value.toString());
+        }
+    }
+
     public JsonNode toJson(Object value) {
         JsonNodeFactory f = JsonNodeFactory.instance;
         if (value == null) return f.nullNode();
