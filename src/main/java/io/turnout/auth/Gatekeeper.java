@@ -110,7 +110,7 @@ public class Gatekeeper {
         if (keysMode) {
             // an API key is a hash lookup: decided here, on the event loop, without the asynchronous
             // authentication chain that bearer tokens need
-            String key = ApiKeyMechanism.bearer(rc);
+            String key = bearer(rc);
             Caller caller = key == null || key.isEmpty() ? null : keys.find(key).orElse(null);
             if (caller == null) {
                 unauthorized(rc);
@@ -135,6 +135,15 @@ public class Gatekeeper {
             }
             unauthorized(rc);
         });
+    }
+
+    /** The bearer credential of the request, null when it sends none, empty when it sends another scheme. */
+    static String bearer(RoutingContext context) {
+        String header = context.request().getHeader("Authorization");
+        if (header == null || header.isBlank()) return null;
+        String h = header.trim();
+        if (h.length() < 7 || !h.regionMatches(true, 0, "Bearer ", 0, 7)) return "";
+        return h.substring(7).trim();
     }
 
     /** Lets the request on as {@code caller}, or refuses it with 403 when the caller may not make it. */
