@@ -405,10 +405,10 @@ public class Retirement {
         boolean ok = true;
         for (Domain c : children) {
             Stage at = await(control.row(c), READ_TIMEOUT, "read the stage of " + c.name()).applied();
-            boolean first = drops ? at == Stage.RETIRED && renamedLeft(c).isEmpty() : at == Stage.COMPLETE || at == Stage.RETIRED;
+            Map<String, String> left = at == Stage.RETIRED ? renamedLeft(c) : Map.of();
+            boolean first = drops ? at == Stage.RETIRED && left.isEmpty() : at == Stage.COMPLETE || at == Stage.RETIRED;
             ok &= first;
-            evidence.add(c.name() + " at " + at.label() + (at == Stage.RETIRED && !renamedLeft(c).isEmpty() ? " with renamed tables "
-                    + renamedLeft(c).values() + " left" : ""));
+            evidence.add(c.name() + " at " + at.label() + (left.isEmpty() ? "" : " with renamed tables " + left.values() + " left"));
         }
         return new Check("related_domains", ok, (drops ? "before a drop every child domain is retired with its renamed tables dropped"
                 : "before a rename every child domain is complete or retired") + ": " + String.join(", ", evidence));
@@ -624,12 +624,16 @@ public class Retirement {
                 try {
                     fingerprintIfMissing(d, legacyTables(d));
                 } catch (RuntimeException e) {
-                    LOG.warnf("Domain %s: legacy tables not fingerprinted at complete (%s); a retirement request takes it", d.name(), e.getMessage());
+                    notFingerprinted(d, e);
                 }
             }, config.timeouts().request().toMillis(), TimeUnit.MILLISECONDS);
         } catch (RuntimeException e) {
-            LOG.warnf("Domain %s: legacy tables not fingerprinted at complete (%s); a retirement request takes it", d.name(), e.getMessage());
+            notFingerprinted(d, e);
         }
+    }
+
+    private static void notFingerprinted(Domain d, RuntimeException e) {
+        LOG.warnf("Domain %s: legacy tables not fingerprinted at complete (%s); a retirement request takes it", d.name(), e.getMessage());
     }
 
     private void schedule(Runnable r) {
