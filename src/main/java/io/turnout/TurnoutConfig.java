@@ -387,6 +387,13 @@ public interface TurnoutConfig {
         @WithDefault("16")
         int poolSize();
 
+        /**
+         * Connections that carry this database's client reads, each pipelining up to 256
+         * statements; one per event loop is the usual fit.
+         */
+        @WithDefault("2")
+        int readConnections();
+
         /** Connections in this database's pool for background work. */
         @WithDefault("6")
         int workPoolSize();

@@ -8,6 +8,7 @@ import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
+import io.vertx.sqlclient.SqlClient;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 import java.io.IOException;
@@ -69,9 +70,11 @@ public class Databases {
             TimeoutsConfig t = config.timeouts();
             Pool data = pool("turnout-" + name, options, e.getValue().poolSize(), t.dataWaitQueue(), t.dataConnection(),
                     t.dataStatement(), t.dataLock(), t, vertx);
+            SqlClient reads = reads("turnout-" + name + "-reads", options, e.getValue().readConnections(), t.dataWaitQueue(),
+                    t.dataConnection(), t.dataStatement(), t.dataLock(), t, vertx);
             Pool work = pool("turnout-" + name + "-work", options, e.getValue().workPoolSize(), WORK_WAIT_QUEUE, t.workConnection(),
                     t.workStatement(), t.workLock(), t, vertx);
-            byName.put(name, new Database(name, data, work));
+            byName.put(name, new Database(name, data, reads, work));
         }
         Database control = byName.get(config.control().database());
         if (control == null) {
@@ -97,10 +100,23 @@ public class Databases {
      */
     private static Pool pool(String name, PgConnectOptions base, int size, int waitQueue, Duration connectionWait,
             Duration statement, Duration lock, TimeoutsConfig t, Vertx vertx) {
-        PgConnectOptions options = bounded(name, base, statement, lock, t);
-        PoolOptions pool = new PoolOptions().setName(name).setMaxSize(size).setMaxWaitQueueSize(waitQueue)
+        return PgBuilder.pool().with(poolOptions(name, size, waitQueue, connectionWait))
+                .connectingTo(bounded(name, base, statement, lock, t)).using(vertx).build();
+    }
+
+    /**
+     * A client for reads over a few connections that pipeline their statements (up to the
+     * connection options' pipelining limit each), bounded like the pool.
+     */
+    private static SqlClient reads(String name, PgConnectOptions base, int size, int waitQueue, Duration connectionWait,
+            Duration statement, Duration lock, TimeoutsConfig t, Vertx vertx) {
+        return PgBuilder.client().with(poolOptions(name, size, waitQueue, connectionWait))
+                .connectingTo(bounded(name, base, statement, lock, t)).using(vertx).build();
+    }
+
+    private static PoolOptions poolOptions(String name, int size, int waitQueue, Duration connectionWait) {
+        return new PoolOptions().setName(name).setMaxSize(size).setMaxWaitQueueSize(waitQueue)
                 .setConnectionTimeout((int) millis(connectionWait)).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS);
-        return PgBuilder.pool().with(pool).connectingTo(options).using(vertx).build();
     }
 
     /** Connection options carrying statement, lock and idle-in-transaction timeouts and keepalive as startup parameters. */
@@ -216,6 +232,7 @@ public class Databases {
     void close() {
         byName.values().forEach(d -> {
             d.pool().close();
+            d.reads().close();
             d.work().close();
         });
         if (embedded != null) {

@@ -122,10 +122,7 @@ public class ShadowReads {
     }
 
     private static Future<Map<Object, Record>> read(Origin origin, List<Object> keys, Domain domain) {
-        Future<List<Record>> found = keys.size() == 1
-                ? origin.get(keys.get(0)).map(r -> r == null ? List.<Record>of() : List.of(r))
-                : origin.getAll(keys);
-        return found.map(records -> {
+        return origin.compareAll(keys).map(records -> {
             Map<Object, Record> out = new HashMap<>();
             for (Record r : records) out.put(r.get(domain.key().name()), r);
             return out;

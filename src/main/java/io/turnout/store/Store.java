@@ -35,17 +35,22 @@ public interface Store extends Origin {
 
     @Override
     default Future<Record> get(Object key) {
-        return get(database().pool(), key);
+        return get(database().reads(), key);
     }
 
     @Override
     default Future<List<Record>> getAll(List<Object> keys) {
+        return getAll(database().reads(), keys);
+    }
+
+    @Override
+    default Future<List<Record>> compareAll(List<Object> keys) {
         return getAll(database().pool(), keys);
     }
 
     @Override
     default Future<List<Record>> list(Query query) {
-        return list(database().pool(), query);
+        return list(database().reads(), query);
     }
 
     /**
