@@ -23,19 +23,11 @@ import io.turnout.store.Filter;
 import io.turnout.store.Query;
 import io.turnout.store.StoreException;
 import io.vertx.core.Future;
-import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
-import jakarta.ws.rs.HeaderParam;
-import jakarta.ws.rs.PATCH;
-import jakarta.ws.rs.POST;
-import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
-import jakarta.ws.rs.PathParam;
-import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriBuilder;
-import jakarta.ws.rs.core.UriInfo;
 import java.net.URI;
 import java.time.Duration;
 import java.util.HashSet;
@@ -43,7 +35,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -70,11 +61,7 @@ public class DataResource {
     private record TimerKey(String domain, String operation, String application, String origin, String outcome) {}
     private final long requestMillis;
 
-    private final io.quarkus.vertx.http.runtime.CurrentVertxRequest request;
-
-    public DataResource(Domains domains, DataRouter router, ObjectMapper json, TurnoutConfig config, MeterRegistry registry,
-            io.quarkus.vertx.http.runtime.CurrentVertxRequest request) {
-        this.request = request;
+    public DataResource(Domains domains, DataRouter router, ObjectMapper json, TurnoutConfig config, MeterRegistry registry) {
         this.domains = domains;
         this.router = router;
         this.json = json;
@@ -120,42 +107,33 @@ public class DataResource {
         return Response.ok(body.toString(), MediaType.APPLICATION_JSON).build();
     }
 
-    @GET
-    @Path("/{domain}/{id}")
-    public CompletionStage<Response> get(@PathParam("domain") String name, @PathParam("id") String id) {
-        return handle(name, "get", d -> get(d, id));
-    }
-
-    @GET
-    @Path("/{domain}")
-    public CompletionStage<Response> list(@PathParam("domain") String name, @Context UriInfo uri) {
-        return handle(name, "list", d -> {
-            Query query = requests.query(d, uri.getQueryParameters());
+    /** {@code GET /data/{domain}?...}: records matching the filters, in key order, a page at a time. */
+    Future<Response> list(String name, Map<String, List<String>> params, String application) {
+        return serve(name, "list", application, d -> {
+            Query query = requests.query(d, params);
             return router.list(d, query).map(s -> {
-            ObjectNode body = json.createObjectNode();
-            ArrayNode items = body.putArray("items");
-            s.value().forEach(r -> items.add(d.toJson(r)));
-            if (s.value().size() == query.limit()) {
-                // the key as the record shows it (a number for an integer key), to pass back as after=
-                body.set("next", d.key().type().toJson(s.value().get(s.value().size() - 1).get(d.key().name())));
-            } else {
-                body.putNull("next");
-                missing(d, query, s.value()).ifPresent(m -> m.forEach(body.putArray("missing")::add));
-            }
-            return ok(Response.ok(), s, body);
+                ObjectNode body = json.createObjectNode();
+                ArrayNode items = body.putArray("items");
+                s.value().forEach(r -> items.add(d.toJson(r)));
+                if (s.value().size() == query.limit()) {
+                    // the key as the record shows it (a number for an integer key), to pass back as after=
+                    body.set("next", d.key().type().toJson(s.value().get(s.value().size() - 1).get(d.key().name())));
+                } else {
+                    body.putNull("next");
+                    missing(d, query, s.value()).ifPresent(m -> m.forEach(body.putArray("missing")::add));
+                }
+                return ok(Response.ok(), s, body);
             });
         });
     }
 
-    @POST
-    @Path("/{domain}")
-    public CompletionStage<Response> create(@PathParam("domain") String name, @HeaderParam("Content-Type") String type,
-            @HeaderParam(IDEMPOTENCY_KEY) String idempotencyKey, byte[] body) {
-        return handle(name, "create", d -> {
+    /** {@code POST /data/{domain}}: creates a record; with an Idempotency-Key, a retry gets the first answer again. */
+    Future<Response> create(String name, String type, String idempotencyKey, byte[] body, String application) {
+        return serve(name, "create", application, d -> {
             Record values = requests.body(d, type, body, Requests.Mode.CREATE, null);
             Idempotency.Claim claim = idempotencyKey == null ? null : Idempotency.Claim.of(idempotencyKey(idempotencyKey), body);
             return router.create(d, values, claim)
-                    .map(s -> ok(Response.created(location(d, s.value().get(d.key().name()))), s, d.toJson(s.value())))
+                    .map(s -> ok(created(d, s.value().get(d.key().name())), s, d.json(s.value())))
                     .recover(e -> e instanceof Idempotency.Replay replay ? Future.succeededFuture(replayed(d, replay)) : Future.failedFuture(e));
         });
     }
@@ -172,39 +150,43 @@ public class DataResource {
     /** The first answer to a create retried with the same key and body. */
     private Response replayed(Domain d, Idempotency.Replay replay) {
         Stage stage = router.stage(d);
-        Response.ResponseBuilder r = Response.created(location(d, d.key().type().fromText(replay.recordKey)));
+        Response.ResponseBuilder r = created(d, d.key().type().fromText(replay.recordKey));
         Problems.headers(r, stage.writesTo(d).get(0).label(), stage);
         return r.header(REPLAYED, "true").entity(replay.answer).type(MediaType.APPLICATION_JSON).build();
     }
 
-    @PUT
-    @Path("/{domain}/{id}")
-    public CompletionStage<Response> replace(@PathParam("domain") String name, @PathParam("id") String id,
-            @HeaderParam("Content-Type") String type, byte[] body) {
-        return handle(name, "replace", d -> {
+    /** {@code PUT /data/{domain}/{id}}: replaces a record; a field not given goes back to its default. */
+    Future<Response> replace(String name, String id, String type, byte[] body, String application) {
+        return update(name, id, type, body, application, "replace", Requests.Mode.REPLACE);
+    }
+
+    /** {@code PATCH /data/{domain}/{id}}: changes the fields given. */
+    Future<Response> patch(String name, String id, String type, byte[] body, String application) {
+        return update(name, id, type, body, application, "patch", Requests.Mode.PATCH);
+    }
+
+    private Future<Response> update(String name, String id, String type, byte[] body, String application, String operation,
+            Requests.Mode mode) {
+        return serve(name, operation, application, d -> {
             Object key = requests.key(d, id);
-            return router.update(d, key, requests.body(d, type, body, Requests.Mode.REPLACE, key), true)
-                    .map(s -> s.value() == null ? notFound(d, id, s) : ok(Response.ok(), s, d.toJson(s.value())));
+            return router.update(d, key, requests.body(d, type, body, mode, key), mode == Requests.Mode.REPLACE)
+                    .map(s -> s.value() == null ? notFound(d, id, s) : ok(Response.ok(), s, d.json(s.value())));
         });
     }
 
-    @PATCH
-    @Path("/{domain}/{id}")
-    public CompletionStage<Response> patch(@PathParam("domain") String name, @PathParam("id") String id,
-            @HeaderParam("Content-Type") String type, byte[] body) {
-        return handle(name, "patch", d -> {
-            Object key = requests.key(d, id);
-            return router.update(d, key, requests.body(d, type, body, Requests.Mode.PATCH, key), false)
-                    .map(s -> s.value() == null ? notFound(d, id, s) : ok(Response.ok(), s, d.toJson(s.value())));
-        });
-    }
-
-    @DELETE
-    @Path("/{domain}/{id}")
-    public CompletionStage<Response> delete(@PathParam("domain") String name, @PathParam("id") String id) {
-        return handle(name, "delete", d -> router.delete(d, requests.key(d, id)).map(s -> s.value()
+    /** {@code DELETE /data/{domain}/{id}}. */
+    Future<Response> delete(String name, String id, String application) {
+        return serve(name, "delete", application, d -> router.delete(d, requests.key(d, id)).map(s -> s.value()
                 ? ok(Response.noContent(), s, (String) null)
                 : notFound(d, id, s)));
+    }
+
+    /**
+     * A 201 whose {@code Location} is where the created record is read: the path, with the key
+     * encoded as one path segment (a space or / included), relative to the address the client called.
+     */
+    private static Response.ResponseBuilder created(Domain d, Object key) {
+        return Response.status(Response.Status.CREATED).header("Location", location(d, key).toString());
     }
 
     /** Where a created record is read, with the key encoded as one path segment (a space or / included). */
@@ -212,12 +194,7 @@ public class DataResource {
         return UriBuilder.fromPath("/data/{domain}/{key}").build(d.name(), d.keyText(key));
     }
 
-    /** Runs one request: finds the domain, turns every failure into a problem, and times the request. */
-    private CompletionStage<Response> handle(String name, String operation, Function<Domain, Future<Response>> work) {
-        return serve(name, operation, io.turnout.auth.Gatekeeper.of(request.getCurrent()).name(), work).toCompletionStage();
-    }
-
-    /** {@code GET /data/{domain}/{id}} for {@link ReadRoute}, which serves it without the REST layer. */
+    /** {@code GET /data/{domain}/{id}}. */
     Future<Response> read(String name, String id, String application) {
         return serve(name, "get", application, d -> get(d, id));
     }

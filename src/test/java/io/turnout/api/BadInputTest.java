@@ -109,6 +109,17 @@ class BadInputTest {
     }
 
     @Test
+    void aMethodARecordOrTheRecordsDoNotServeIs405NamingThoseTheyDo() {
+        Response onRecord = given().contentType(ContentType.JSON).body("{}").post("/data/messages/1");
+        assertProblem(onRecord, 405, null);
+        assertThat(onRecord.header("Allow")).isEqualTo("GET, PUT, PATCH, DELETE");
+        Response onRecords = given().delete("/data/messages");
+        assertProblem(onRecords, 405, null);
+        assertThat(onRecords.header("Allow")).isEqualTo("GET, POST");
+        assertNoWrites();
+    }
+
+    @Test
     void bodyOverTheLimitIs413() {
         String big = "{\"sender_id\":1,\"recipient_id\":2,\"content\":\"" + "x".repeat(70_000) + "\"}";
         Response r = given().contentType(ContentType.JSON).body(big).post("/data/messages");
