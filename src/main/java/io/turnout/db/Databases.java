@@ -35,6 +35,14 @@ public class Databases {
     /** Background tasks are few (a replica's workers, lanes and relay); a longer queue means a leak. */
     private static final int WORK_WAIT_QUEUE = 1024;
 
+    /**
+     * Bounds of one shadow comparison's read. Comparisons pipeline over one connection, one after
+     * another, so a store whose table is locked must fail each fast for the ones behind it to drain
+     * (a read by key takes milliseconds; only a hung store makes it wait).
+     */
+    static final Duration COMPARE_STATEMENT = Duration.ofSeconds(1);
+    static final Duration COMPARE_LOCK = Duration.ofMillis(100);
+
     private final Map<String, Database> byName = new LinkedHashMap<>();
     private final EmbeddedServer embedded;
     private final Database control;
@@ -72,9 +80,11 @@ public class Databases {
                     t.dataStatement(), t.dataLock(), t, vertx);
             SqlClient reads = reads("turnout-" + name + "-reads", options, e.getValue().readConnections(), t.dataWaitQueue(),
                     t.dataConnection(), t.dataStatement(), t.dataLock(), t, vertx);
+            SqlClient compare = reads("turnout-" + name + "-compare", options, 1, t.dataWaitQueue(),
+                    t.dataConnection(), COMPARE_STATEMENT, COMPARE_LOCK, t, vertx);
             Pool work = pool("turnout-" + name + "-work", options, e.getValue().workPoolSize(), WORK_WAIT_QUEUE, t.workConnection(),
                     t.workStatement(), t.workLock(), t, vertx);
-            byName.put(name, new Database(name, data, reads, work));
+            byName.put(name, new Database(name, data, reads, compare, work));
         }
         Database control = byName.get(config.control().database());
         if (control == null) {
@@ -233,6 +243,7 @@ public class Databases {
         byName.values().forEach(d -> {
             d.pool().close();
             d.reads().close();
+            d.compare().close();
             d.work().close();
         });
         if (embedded != null) {

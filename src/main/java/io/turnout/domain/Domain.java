@@ -32,16 +32,21 @@ public record Domain(String name, String flag, Field key, List<Field> fields, Or
     public String json(Record r) {
         java.io.StringWriter out = new java.io.StringWriter(64 + 32 * fields.size());
         try (com.fasterxml.jackson.core.JsonGenerator g = JSON.createGenerator(out)) {
-            g.writeStartObject();
-            for (Field f : fields) {
-                g.writeFieldName(f.name());
-                f.type().write(g, r.get(f.name()));
-            }
-            g.writeEndObject();
+            write(g, r);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
         return out.toString();
+    }
+
+    /** Writes a record as {@link #toJson(Record)} shows it to a generator, as one object. */
+    public void write(com.fasterxml.jackson.core.JsonGenerator g, Record r) throws java.io.IOException {
+        g.writeStartObject();
+        for (Field f : fields) {
+            g.writeFieldName(f.name());
+            f.type().write(g, r.get(f.name()));
+        }
+        g.writeEndObject();
     }
 
     /** The origin that serves reads on this side. */

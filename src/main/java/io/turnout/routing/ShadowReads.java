@@ -31,8 +31,11 @@ import org.jboss.logging.Logger;
 @Singleton
 public class ShadowReads {
     private static final Logger LOG = Logger.getLogger(ShadowReads.class);
-    /** Few enough that comparisons stuck on a hung store leave most of the pool to client reads. */
-    static final int MAX_IN_FLIGHT = 4;
+    /**
+     * Comparisons pipeline over one connection per database, apart from client reads; with a hung
+     * store each fails after 100 ms (its lock bound), so this many drain within 7 s.
+     */
+    static final int MAX_IN_FLIGHT = 64;
     /** Records of one sampled list read compared at most. */
     static final int MAX_LIST_RECORDS = 50;
 

@@ -45,7 +45,7 @@ public interface Store extends Origin {
 
     @Override
     default Future<List<Record>> compareAll(List<Object> keys) {
-        return getAll(database().pool(), keys);
+        return getAll(database().compare(), keys);
     }
 
     @Override
