@@ -36,10 +36,16 @@ public class Databases {
     private static final int WORK_WAIT_QUEUE = 1024;
 
     /**
-     * Bounds of one shadow comparison's read. Comparisons pipeline over one connection, one after
-     * another, so a store whose table is locked must fail each fast for the ones behind it to drain
-     * (a read by key takes milliseconds; only a hung store makes it wait).
+     * Bounds of pipelined reads. Statements pipelined on one connection run one after another, so
+     * a read behind reads that wait on a locked table (DDL, a retirement's drop) waits for each of
+     * them: each must give up fast, and few may queue on a connection, for every read to be
+     * answered well within the request timeout (at most {@code data-connection} for a place, then
+     * 16 x 250 ms). A read by key takes milliseconds; only a lock makes it wait.
      */
+    static final int READ_PIPELINE = 16;
+    static final Duration READ_LOCK = Duration.ofMillis(250);
+    /** Shadow comparisons: up to 64 pipelined on one connection of their own, each bounded tighter still. */
+    static final int COMPARE_PIPELINE = 64;
     static final Duration COMPARE_STATEMENT = Duration.ofSeconds(1);
     static final Duration COMPARE_LOCK = Duration.ofMillis(100);
 
@@ -78,9 +84,9 @@ public class Databases {
             TimeoutsConfig t = config.timeouts();
             Pool data = pool("turnout-" + name, options, e.getValue().poolSize(), t.dataWaitQueue(), t.dataConnection(),
                     t.dataStatement(), t.dataLock(), t, vertx);
-            SqlClient reads = reads("turnout-" + name + "-reads", options, e.getValue().readConnections(), t.dataWaitQueue(),
-                    t.dataConnection(), t.dataStatement(), t.dataLock(), t, vertx);
-            SqlClient compare = reads("turnout-" + name + "-compare", options, 1, t.dataWaitQueue(),
+            SqlClient reads = reads("turnout-" + name + "-reads", options, e.getValue().readConnections(), READ_PIPELINE,
+                    t.dataWaitQueue(), t.dataConnection(), t.dataStatement(), READ_LOCK, t, vertx);
+            SqlClient compare = reads("turnout-" + name + "-compare", options, 1, COMPARE_PIPELINE, t.dataWaitQueue(),
                     t.dataConnection(), COMPARE_STATEMENT, COMPARE_LOCK, t, vertx);
             Pool work = pool("turnout-" + name + "-work", options, e.getValue().workPoolSize(), WORK_WAIT_QUEUE, t.workConnection(),
                     t.workStatement(), t.workLock(), t, vertx);
@@ -115,13 +121,13 @@ public class Databases {
     }
 
     /**
-     * A client for reads over a few connections that pipeline their statements (up to the
-     * connection options' pipelining limit each), bounded like the pool.
+     * A client for reads over a few connections, each pipelining up to {@code pipeline} statements;
+     * a read finding every place taken waits for one like a request for a pooled connection.
      */
-    private static SqlClient reads(String name, PgConnectOptions base, int size, int waitQueue, Duration connectionWait,
+    private static SqlClient reads(String name, PgConnectOptions base, int size, int pipeline, int waitQueue, Duration connectionWait,
             Duration statement, Duration lock, TimeoutsConfig t, Vertx vertx) {
         return PgBuilder.client().with(poolOptions(name, size, waitQueue, connectionWait))
-                .connectingTo(bounded(name, base, statement, lock, t)).using(vertx).build();
+                .connectingTo(bounded(name, base, statement, lock, t).setPipeliningLimit(pipeline)).using(vertx).build();
     }
 
     private static PoolOptions poolOptions(String name, int size, int waitQueue, Duration connectionWait) {
