@@ -313,8 +313,11 @@ public class Verification {
 
     /** Names of the fields that differ per key, compared in API shape with the domain's normalisation. */
     private Future<Map<Object, List<String>>> differingFields(Domain domain, List<Object> keys) {
-        Future<List<Record>> l = domain.store(Side.LEGACY).getAll(keys);
-        Future<List<Record>> t = domain.store(Side.NEW).getAll(keys);
+        // background work: on each store's work pool, like the rest of a verification
+        Store legacy = domain.store(Side.LEGACY);
+        Store target = domain.store(Side.NEW);
+        Future<List<Record>> l = legacy.getAll(legacy.database().work(), keys);
+        Future<List<Record>> t = target.getAll(target.database().work(), keys);
         return Future.all(l, t).map(v -> {
             Map<Object, Record> byKeyNew = new HashMap<>();
             t.result().forEach(r -> byKeyNew.put(r.get(domain.key().name()), r));
