@@ -388,7 +388,7 @@ public interface TurnoutConfig {
         int poolSize();
 
         /**
-         * Connections that carry this database's client reads, each pipelining up to 256
+         * Connections that carry this database's client reads, each pipelining up to 16
          * statements; one per event loop is the usual fit.
          */
         @WithDefault("2")

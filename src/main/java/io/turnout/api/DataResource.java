@@ -23,12 +23,12 @@ import io.turnout.store.Filter;
 import io.turnout.store.Query;
 import io.turnout.store.StoreException;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import jakarta.ws.rs.core.UriBuilder;
-import java.net.URI;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -60,8 +60,10 @@ public class DataResource {
 
     private record TimerKey(String domain, String operation, String application, String origin, String outcome) {}
     private final long requestMillis;
+    private final Vertx vertx;
 
-    public DataResource(Domains domains, DataRouter router, ObjectMapper json, TurnoutConfig config, MeterRegistry registry) {
+    public DataResource(Domains domains, DataRouter router, ObjectMapper json, TurnoutConfig config, MeterRegistry registry, Vertx vertx) {
+        this.vertx = vertx;
         this.domains = domains;
         this.router = router;
         this.json = json;
@@ -205,12 +207,29 @@ public class DataResource {
      * encoded as one path segment (a space or / included), relative to the address the client called.
      */
     private static Response.ResponseBuilder created(Domain d, Object key) {
-        return Response.status(Response.Status.CREATED).header("Location", location(d, key).toString());
+        return Response.status(Response.Status.CREATED).header("Location", location(d, key));
     }
 
     /** Where a created record is read, with the key encoded as one path segment (a space or / included). */
-    static URI location(Domain d, Object key) {
-        return UriBuilder.fromPath("/data/{domain}/{key}").build(d.name(), d.keyText(key));
+    static String location(Domain d, Object key) {
+        StringBuilder path = new StringBuilder("/data/");
+        segment(path, d.name());
+        return segment(path.append('/'), d.keyText(key)).toString();
+    }
+
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+
+    /** Appends {@code text} as one path segment: unreserved characters as they are, every other UTF-8 byte %-encoded. */
+    static StringBuilder segment(StringBuilder path, String text) {
+        for (byte b : text.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            char c = (char) (b & 0xff);
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
+                path.append(c);
+            } else {
+                path.append('%').append(HEX[c >> 4]).append(HEX[c & 0xf]);
+            }
+        }
+        return path;
     }
 
     /** {@code GET /data/{domain}/{id}}. */
@@ -231,8 +250,7 @@ public class DataResource {
             result = Future.succeededFuture(Problems.response(ApiException.notFound("There is no domain '" + name + "'; GET /data lists them")));
         } else {
             try {
-                result = work.apply(domain).timeout(requestMillis, TimeUnit.MILLISECONDS)
-                        .recover(e -> Future.succeededFuture(failure(domain, operation, e)));
+                result = bounded(vertx, requestMillis, work.apply(domain)).recover(e -> Future.succeededFuture(failure(domain, operation, e)));
             } catch (RuntimeException e) {
                 result = Future.succeededFuture(failure(domain, operation, e));
             }
@@ -240,6 +258,24 @@ public class DataResource {
         return result.onSuccess(r -> timer(domain == null ? "unknown" : domain.name(), operation, application,
                         r.getHeaderString(Problems.ORIGIN), outcome(r.getStatus()))
                 .record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
+    }
+
+    /**
+     * The request's work, failed with a TimeoutException past the request timeout. The timer runs
+     * on the calling event loop: {@code Future.timeout} on a future with no context (what the SQL
+     * client's composed futures are) would schedule and cancel it on a shared thread, waking that
+     * thread twice per request.
+     */
+    static <T> Future<T> bounded(Vertx vertx, long millis, Future<T> work) {
+        if (work.isComplete()) return work;
+        Promise<T> bounded = Promise.promise();
+        long timer = vertx.setTimer(millis, t -> bounded.tryFail(new java.util.concurrent.TimeoutException()));
+        work.onComplete(ar -> {
+            vertx.cancelTimer(timer);
+            if (ar.succeeded()) bounded.tryComplete(ar.result());
+            else bounded.tryFail(ar.cause());
+        });
+        return bounded.future();
     }
 
     private Timer timer(String domain, String operation, String application, String origin, String outcome) {

@@ -8,6 +8,7 @@ import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import io.restassured.response.Response;
 import io.turnout.db.Databases;
+import io.turnout.domain.Domain;
 import io.turnout.domain.Domains;
 import io.turnout.support.Sql;
 import jakarta.inject.Inject;
@@ -55,6 +56,8 @@ class CreateKeysTest {
 
     @Test
     void theLocationOfACreatedRecordEncodesItsKeyAsOnePathSegment() {
-        assertThat(DataResource.location(domains.find("contacts").orElseThrow(), "a b/c").toString()).isEqualTo("/data/contacts/a%20b%2Fc");
+        Domain contacts = domains.find("contacts").orElseThrow();
+        assertThat(DataResource.location(contacts, "a b/c")).isEqualTo("/data/contacts/a%20b%2Fc");
+        assertThat(DataResource.location(contacts, "é?#%+;~x.y_z-1")).isEqualTo("/data/contacts/%C3%A9%3F%23%25%2B%3B~x.y_z-1");
     }
 }
