@@ -55,7 +55,8 @@ public class Databases {
     private final PgConnectOptions controlOptions;
     private final TimeoutsConfig timeouts;
 
-    public Databases(TurnoutConfig config, Vertx vertx) {
+    public Databases(TurnoutConfig config, Vertx vertx, io.micrometer.core.instrument.MeterRegistry registry,
+            @org.eclipse.microprofile.config.inject.ConfigProperty(name = "quarkus.profile") String profile) {
         Map<String, DatabaseConfig> configured = config.databases();
         if (configured.isEmpty()) {
             throw new IllegalStateException("No databases are declared under turnout.databases");
@@ -73,6 +74,10 @@ public class Databases {
             embedded = EmbeddedServer.start(config.embedded().dataDirectory(), config.embedded().port(),
                     config.embedded().unsafeLoseWritesOnCrash());
         }
+        io.micrometer.core.instrument.Gauge.builder("turnout_embedded_database", () -> embedded == null ? 0 : 1)
+                .description("1 while Turnout runs its own embedded PostgreSQL (no database url configured); "
+                        + "profile is the configuration profile it runs in")
+                .tag("profile", profile).register(registry);
         Map<String, PgConnectOptions> connectTo = new LinkedHashMap<>();
         for (Map.Entry<String, DatabaseConfig> e : configured.entrySet()) {
             String name = e.getKey();

@@ -65,6 +65,11 @@ public class Backfill {
         boolean active() {
             return state.equals("running") || state.equals("throttled") || state.equals("paused");
         }
+
+        /** Whether the run is copying (running or throttled), so its rows are expected to grow. */
+        boolean copying() {
+            return state.equals("running") || state.equals("throttled");
+        }
     }
 
     /** A run cannot start or change as asked; the message says why. */
@@ -299,6 +304,9 @@ public class Backfill {
             Gauge.builder("turnout_backfill_active", () -> latest.get(key).active() ? 1 : 0)
                     .description("1 while the newest backfill run is running, throttled or paused").tag("domain", run.domain())
                     .tag("direction", run.direction().label()).register(registry);
+            Gauge.builder("turnout_backfill_copying", () -> latest.get(key).copying() ? 1 : 0)
+                    .description("1 while the newest backfill run is running or throttled (not paused): its rows copied should grow")
+                    .tag("domain", run.domain()).tag("direction", run.direction().label()).register(registry);
         }
         return run;
     }

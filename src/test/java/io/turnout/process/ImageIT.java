@@ -27,7 +27,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The README's image command builds the image k8s/turnout.yaml runs, without a Docker daemon: the
+ * The README's image command builds the image k8s/base/deployment.yaml runs, without a Docker daemon: the
  * build pushes to a real registry on the loopback address, and the image found there starts
  * Turnout's packaged application as a non-root user on port 8080. The base image is a small one
  * made here (no registry outside this machine is reached); the application layers are the real
@@ -58,7 +58,7 @@ class ImageIT {
         Path base = baseImage(dir);
 
         String image = k8sImage();
-        assertThat(image).as("image named by k8s/turnout.yaml").isEqualTo("turnout:0.1.0");
+        assertThat(image).as("image named by k8s/base/deployment.yaml").isEqualTo("turnout:0.1.0");
         String[] nameAndTag = image.split(":");
 
         Process build = new ProcessBuilder("./mvnw", "-B", "-q", "-Pimage", "-Dmaven.test.skip=true",
@@ -147,7 +147,7 @@ class ImageIT {
     }
 
     private static String k8sImage() throws IOException {
-        return Files.readAllLines(Path.of("k8s/turnout.yaml")).stream()
+        return Files.readAllLines(Path.of("k8s/base/deployment.yaml")).stream()
                 .map(String::strip)
                 .filter(line -> line.startsWith("image:"))
                 .map(line -> line.substring("image:".length()).strip())
