@@ -68,6 +68,16 @@ class ManifestsTest {
                 .collect(Collectors.toMap(e -> (String) e.get("name"), e -> e));
     }
 
+    /** The pod volume mounted where {@code path} lies. */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> volumeHolding(List<Map<String, Object>> docs, String path) {
+        List<Map<String, Object>> mounts = (List<Map<String, Object>>) container(docs).get("volumeMounts");
+        Map<String, Object> mount = mounts.stream().filter(m -> path.startsWith(m.get("mountPath") + "/")).findFirst()
+                .orElseThrow(() -> new AssertionError("no volume mounted above " + path));
+        List<Map<String, Object>> volumes = at(one(docs, "Deployment", "turnout"), "spec.template.spec.volumes");
+        return volumes.stream().filter(v -> v.get("name").equals(mount.get("name"))).findFirst().orElseThrow();
+    }
+
     @SuppressWarnings("unchecked")
     private static void runsSafelyWithProbes(List<Map<String, Object>> docs) {
         Map<String, Object> deployment = one(docs, "Deployment", "turnout");
@@ -124,10 +134,7 @@ class ManifestsTest {
 
         // the Unleash backup file is on a volume that outlives the pod
         String backup = (String) config.get("TURNOUT_FLAGS_UNLEASH_BACKUP_FILE");
-        List<Map<String, Object>> volumes = at(deployment, "spec.template.spec.volumes");
-        List<Map<String, Object>> mounts = (List<Map<String, Object>>) container(docs).get("volumeMounts");
-        Map<String, Object> mount = mounts.stream().filter(m -> backup.startsWith(m.get("mountPath") + "/")).findFirst().orElseThrow();
-        Map<String, Object> volume = volumes.stream().filter(v -> v.get("name").equals(mount.get("name"))).findFirst().orElseThrow();
+        Map<String, Object> volume = volumeHolding(docs, backup);
         assertThat(volume).doesNotContainKey("emptyDir");
         String claim = at(volume, "persistentVolumeClaim.claimName");
         one(docs, "PersistentVolumeClaim", Objects.requireNonNull(claim));
@@ -159,12 +166,9 @@ class ManifestsTest {
         Map<String, Object> config = (Map<String, Object>) one(docs, "ConfigMap", "turnout-config").get("data");
         assertThat(config.get("QUARKUS_PROFILE")).as("not prod: the embedded-database alert is for production").isNotEqualTo("prod");
         String dataDir = (String) config.get("TURNOUT_EMBEDDED_DATA_DIRECTORY");
-        List<Map<String, Object>> mounts = (List<Map<String, Object>>) container(docs).get("volumeMounts");
-        Map<String, Object> mount = mounts.stream().filter(m -> dataDir.startsWith(m.get("mountPath") + "/")).findFirst().orElseThrow();
-        List<Map<String, Object>> volumes = at(deployment, "spec.template.spec.volumes");
-        Map<String, Object> volume = volumes.stream().filter(v -> v.get("name").equals(mount.get("name"))).findFirst().orElseThrow();
+        Map<String, Object> volume = volumeHolding(docs, dataDir);
         one(docs, "PersistentVolumeClaim", Objects.requireNonNull(at(volume, "persistentVolumeClaim.claimName")));
-        assertThat((String) config.get("TURNOUT_FLAGS_FILE")).startsWith(mount.get("mountPath") + "/");
+        assertThat(volumeHolding(docs, (String) config.get("TURNOUT_FLAGS_FILE"))).as("the flag file's volume").isEqualTo(volume);
         assertThat((Object) at(env.get("TURNOUT_AUTH_KEYS_DEMO_HASH"), "valueFrom.secretKeyRef.name")).isEqualTo("turnout-demo");
     }
 }
