@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -105,13 +106,30 @@ public class Databases {
         this.control = control;
         this.controlOptions = connectTo.get(control.name());
         this.timeouts = config.timeouts();
+        // each database's tables are brought up to date on a thread of their own: they share nothing,
+        // and start-up waits for the slowest rather than for their sum
+        List<java.util.concurrent.CompletableFuture<Void>> setups = new java.util.ArrayList<>();
         for (Database db : byName.values()) {
-            Schema.migrate(db.name(), connectTo.get(db.name()), Schema.STORE);
-            if (db == control) Schema.migrate(db.name(), connectTo.get(db.name()), Schema.CONTROL);
-            if (embedded != null) {
-                run(db, "db/demo/" + db.name() + ".sql",
-                        Map.of(":demo_rows", Integer.toString(config.embedded().demoRows())));
-            }
+            setups.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
+                Schema.migrate(db.name(), connectTo.get(db.name()), Schema.STORE);
+                if (db == control) Schema.migrate(db.name(), connectTo.get(db.name()), Schema.CONTROL);
+                if (embedded != null) {
+                    run(db, "db/demo/" + db.name() + ".sql",
+                            Map.of(":demo_rows", Integer.toString(config.embedded().demoRows())));
+                }
+            }, r -> new Thread(r, "turnout-setup-" + db.name()).start()));
+        }
+        try {
+            java.util.concurrent.CompletableFuture.allOf(setups.toArray(java.util.concurrent.CompletableFuture[]::new))
+                    .get(SETUP_TIMEOUT.toSeconds() * 2, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("Setting up the databases took more than " + SETUP_TIMEOUT.toSeconds() * 2 + " s", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while setting up the databases", e);
         }
     }
 
