@@ -1,5 +1,7 @@
 package io.turnout.db;
 
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.turnout.TurnoutConfig;
 import io.turnout.TurnoutConfig.DatabaseConfig;
 import io.turnout.TurnoutConfig.TimeoutsConfig;
@@ -15,13 +17,18 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -56,8 +63,8 @@ public class Databases {
     private final PgConnectOptions controlOptions;
     private final TimeoutsConfig timeouts;
 
-    public Databases(TurnoutConfig config, Vertx vertx, io.micrometer.core.instrument.MeterRegistry registry,
-            @org.eclipse.microprofile.config.inject.ConfigProperty(name = "quarkus.profile") String profile) {
+    public Databases(TurnoutConfig config, Vertx vertx, MeterRegistry registry,
+            @ConfigProperty(name = "quarkus.profile") String profile) {
         Map<String, DatabaseConfig> configured = config.databases();
         if (configured.isEmpty()) {
             throw new IllegalStateException("No databases are declared under turnout.databases");
@@ -75,7 +82,7 @@ public class Databases {
             embedded = EmbeddedServer.start(config.embedded().dataDirectory(), config.embedded().port(),
                     config.embedded().unsafeLoseWritesOnCrash());
         }
-        io.micrometer.core.instrument.Gauge.builder("turnout_embedded_database", () -> embedded == null ? 0 : 1)
+        Gauge.builder("turnout_embedded_database", () -> embedded == null ? 0 : 1)
                 .description("1 while Turnout runs its own embedded PostgreSQL (no database url configured); "
                         + "profile is the configuration profile it runs in")
                 .tag("profile", profile).register(registry);
@@ -108,9 +115,9 @@ public class Databases {
         this.timeouts = config.timeouts();
         // each database's tables are brought up to date on a thread of their own: they share nothing,
         // and start-up waits for the slowest rather than for their sum
-        List<java.util.concurrent.CompletableFuture<Void>> setups = new java.util.ArrayList<>();
+        List<CompletableFuture<Void>> setups = new ArrayList<>();
         for (Database db : byName.values()) {
-            setups.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
+            setups.add(CompletableFuture.runAsync(() -> {
                 Schema.migrate(db.name(), connectTo.get(db.name()), Schema.STORE);
                 if (db == control) Schema.migrate(db.name(), connectTo.get(db.name()), Schema.CONTROL);
                 if (embedded != null) {
@@ -120,12 +127,11 @@ public class Databases {
             }, r -> new Thread(r, "turnout-setup-" + db.name()).start()));
         }
         try {
-            java.util.concurrent.CompletableFuture.allOf(setups.toArray(java.util.concurrent.CompletableFuture[]::new))
-                    .get(SETUP_TIMEOUT.toSeconds() * 2, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
+            CompletableFuture.allOf(setups.toArray(CompletableFuture[]::new)).get(SETUP_TIMEOUT.toSeconds() * 2, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException r) throw r;
             throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
-        } catch (java.util.concurrent.TimeoutException e) {
+        } catch (TimeoutException e) {
             throw new IllegalStateException("Setting up the databases took more than " + SETUP_TIMEOUT.toSeconds() * 2 + " s", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -63,7 +63,7 @@ public class Backfill {
         }
 
         boolean active() {
-            return state.equals("running") || state.equals("throttled") || state.equals("paused");
+            return copying() || state.equals("paused");
         }
 
         /** Whether the run is copying (running or throttled), so its rows are expected to grow. */
