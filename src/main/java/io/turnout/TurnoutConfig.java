@@ -34,6 +34,9 @@ public interface TurnoutConfig {
     /** Where Turnout keeps its own state: backfill and verification runs, pre-flight results. */
     ControlConfig control();
 
+    /** The release managers' console at {@code /console} (docs/release-managers.md, "The console"). */
+    ConsoleConfig console();
+
     /** Copying existing rows from one store to the other. */
     BackfillConfig backfill();
 
@@ -314,6 +317,20 @@ public interface TurnoutConfig {
         /** How long a create's {@code Idempotency-Key} and answer are kept. */
         @WithDefault("24h")
         Duration retention();
+    }
+
+    interface ConsoleConfig {
+        /**
+         * The public OIDC client ({@code turnout.auth.mode=oidc}) the console signs in with, by the
+         * authorization code flow with PKCE against {@code quarkus.oidc.auth-server-url}; its redirect
+         * URI is the console's own address ({@code https://<host>/console/}). Without it the console
+         * asks for an access token to paste.
+         */
+        Optional<String> oidcClientId();
+
+        /** The scopes the console asks for. */
+        @WithDefault("openid")
+        String oidcScope();
     }
 
     interface ControlConfig {

@@ -72,8 +72,8 @@ public class Gatekeeper {
                 rc.next();
                 return;
             }
-            if (controlOnManagement && isControl(rc.normalizedPath())) {
-                refuse(rc, 404, "not-found", "Not found", "The control API is served on the management port (turnout.control.port)");
+            if (controlOnManagement && (isControl(rc.normalizedPath()) || isConsole(rc.normalizedPath()))) {
+                refuse(rc, 404, "not-found", "Not found", "The control API and the console are served on the management port (turnout.control.port)");
                 return;
             }
             check(rc);
@@ -85,15 +85,21 @@ public class Gatekeeper {
         router.route().order(ORDER).handler(this::check);
         if (controlOnManagement) {
             // the control API's endpoints live on the main router: a request for them that came in here is handed over to it
-            router.route("/admin/*").order(ORDER + 1).handler(rc -> {
-                rc.put(FROM_MANAGEMENT, Boolean.TRUE);
-                main.handleContext(rc);
-            });
+            for (String prefix : List.of("/admin/*", "/console*")) {
+                router.route(prefix).order(ORDER + 1).handler(rc -> {
+                    rc.put(FROM_MANAGEMENT, Boolean.TRUE);
+                    main.handleContext(rc);
+                });
+            }
         }
     }
 
     private static boolean isControl(String path) {
         return path.equals("/admin") || path.startsWith("/admin/");
+    }
+
+    private static boolean isConsole(String path) {
+        return path.equals("/console") || path.startsWith("/console/");
     }
 
     private void check(RoutingContext rc) {
@@ -165,7 +171,9 @@ public class Gatekeeper {
             if (path.startsWith("/q/metrics")) return config.auth().openMetrics() ? new Open() : new ControlRead();
             return new ControlRead();
         }
-        if (isControl(path) || path.equals("/console") || path.startsWith("/console/")) {
+        // the console's page and scripts hold no data: what it shows comes from the control API, with the credential signed in
+        if (isConsole(path)) return new Open();
+        if (isControl(path)) {
             if (reads) return new ControlRead();
             if (path.matches("/admin/migrations/[^/]+/retirement/approve/?")) return new Acting(Role.APPROVER);
             return new Acting(Role.RELEASE_MANAGER);

@@ -68,7 +68,15 @@ public class Audit {
 
     /** Entries after {@code afterId}, oldest first, optionally of one domain and not older than {@code since}. */
     public Future<List<Entry>> page(String domain, OffsetDateTime since, long afterId, int limit) {
-        StringBuilder where = new StringBuilder("id > :after");
+        return page(domain, since, afterId, limit, false);
+    }
+
+    /**
+     * A page of entries; {@code newest}: newest first, {@code afterId} then the lowest id of the
+     * previous page (0 for the first page).
+     */
+    public Future<List<Entry>> page(String domain, OffsetDateTime since, long afterId, int limit, boolean newest) {
+        StringBuilder where = new StringBuilder(newest && afterId > 0 ? "id < :after" : "id > :after");
         Parameters params = Parameters.with("after", afterId);
         if (domain != null) {
             where.append(" and domain = :domain");
@@ -78,7 +86,8 @@ public class Audit {
             where.append(" and at >= :since");
             params.and("since", since);
         }
-        return records.transaction(TIMEOUT, "read the audit", () -> AuditRecord.<AuditRecord>find(where.toString(), Sort.by("id"), params)
+        return records.transaction(TIMEOUT, "read the audit", () -> AuditRecord.<AuditRecord>find(where.toString(),
+                newest ? Sort.by("id", Sort.Direction.Descending) : Sort.by("id"), params)
                 .range(0, limit - 1).list()
                 .map(list -> list.stream().map(r -> new Entry(r.id, r.at, r.domain, r.action, r.actor, r.fromStage, r.toStage, r.reason,
                         r.detail)).toList()));

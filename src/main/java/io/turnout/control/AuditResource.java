@@ -15,9 +15,9 @@ import java.time.format.DateTimeParseException;
 import java.util.concurrent.CompletionStage;
 
 /**
- * {@code GET /admin/audit?domain=&since=&after=&limit=}: audit entries oldest first, a page at a
- * time; {@code next} is the {@code after} of the following page (keyset pagination, stable while
- * entries are appended).
+ * {@code GET /admin/audit?domain=&since=&after=&limit=&order=}: audit entries oldest first (or, with
+ * {@code order=newest}, newest first), a page at a time; {@code next} is the {@code after} of the
+ * following page (keyset pagination, stable while entries are appended).
  */
 @Path("/admin/audit")
 public class AuditResource {
@@ -35,8 +35,11 @@ public class AuditResource {
 
     @GET
     public CompletionStage<Response> page(@QueryParam("domain") String domain, @QueryParam("since") String since,
-            @QueryParam("after") String after, @QueryParam("limit") String limit) {
+            @QueryParam("after") String after, @QueryParam("limit") String limit, @QueryParam("order") String order) {
         try {
+            if (order != null && !order.equals("oldest") && !order.equals("newest")) {
+                throw Problems.invalid("order", "'order' must be oldest or newest");
+            }
             if (domain != null && domains.find(domain).isEmpty()) throw Problems.invalid("domain", "There is no domain '" + domain + "'");
             OffsetDateTime from = null;
             if (since != null) {
@@ -48,7 +51,7 @@ public class AuditResource {
             }
             long afterId = whole(after, "after", 0, Long.MAX_VALUE, 0);
             int size = (int) whole(limit, "limit", 1, MAX_LIMIT, 100);
-            return audit.page(domain, from, afterId, size).map(entries -> {
+            return audit.page(domain, from, afterId, size, "newest".equals(order)).map(entries -> {
                 ObjectNode body = json.createObjectNode();
                 ArrayNode a = body.putArray("entries");
                 for (Audit.Entry e : entries) {

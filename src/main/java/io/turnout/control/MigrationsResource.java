@@ -141,16 +141,46 @@ public class MigrationsResource {
         });
     }
 
-    /** The last confirmed shadow mismatches (key and field names) and the comparisons counted at the applied stage. */
+    /**
+     * The gates of the step from the applied stage toward {@code target}, evaluated now, so a step can
+     * be judged before it is requested; nothing changes. {@code step} is null when the domain is at
+     * {@code target} already.
+     */
+    @GET
+    @Path("/{domain}/gates")
+    public CompletionStage<Response> gates(@PathParam("domain") String name, @QueryParam("target") String target) {
+        return with(name, d -> {
+            Stage t = Stage.ofLabel(target).orElseThrow(() -> Problems.invalid("target", "'target' must name a stage: " + STAGES));
+            return control.row(d).compose(row -> stepJson(d, row, t)).map(step -> {
+                ObjectNode body = json.createObjectNode().put("domain", d.name()).put("applied", router.stage(d).label()).put("target", t.label());
+                body.set("step", step);
+                return ok(body);
+            });
+        });
+    }
+
+    /**
+     * The last confirmed shadow mismatches (key and field names), the comparisons counted at the
+     * applied stage, and the comparisons of each minute of the last hour, summed over the fleet.
+     */
     @GET
     @Path("/{domain}/shadow")
     public CompletionStage<Response> shadow(@PathParam("domain") String name) {
         return with(name, d -> control.row(d).compose(row -> databases.control().work()
+                .preparedQuery("SELECT minute, stage, compared, confirmed FROM turnout_shadow_history WHERE domain = $1 "
+                        + "AND minute >= date_trunc('minute', now()) - interval '59 minutes' ORDER BY minute, stage")
+                .execute(Tuple.of(d.name()))
+                .compose(history -> databases.control().work()
                 .preparedQuery("SELECT record_key, fields, stage, at FROM turnout_shadow_mismatch WHERE domain = $1 ORDER BY id DESC LIMIT $2")
                 .execute(Tuple.of(d.name(), ShadowStats.KEPT))
                 .map(rows -> {
                     ObjectNode body = json.createObjectNode();
                     body.set("comparisons", comparisonsJson(d, row));
+                    ArrayNode h = body.putArray("history");
+                    for (Row m : history) {
+                        h.addObject().put("minute", m.getOffsetDateTime(0).toInstant().toString()).put("stage", m.getString(1))
+                                .put("compared", m.getLong(2)).put("confirmed", m.getLong(3));
+                    }
                     ArrayNode a = body.putArray("confirmedMismatches");
                     for (Row m : rows) {
                         ObjectNode o = a.addObject().put("key", m.getString(0));
@@ -159,7 +189,7 @@ public class MigrationsResource {
                         o.put("stage", m.getString(2)).put("at", m.getOffsetDateTime(3).toString());
                     }
                     return ok(body);
-                })));
+                }))));
     }
 
     @POST
@@ -389,6 +419,12 @@ public class MigrationsResource {
             node.put("legacy", describe(d.legacy()));
             node.put("new", describe(d.target()));
             node.set("outbox", outboxJson(d));
+            for (var side : io.turnout.domain.Side.values()) {
+                if (d.origin(side) instanceof io.turnout.search.SearchStore s) {
+                    node.putObject("search").put("side", side.label()).put("origin", s.client().name())
+                            .put("breaker", io.turnout.search.SearchOrigins.label(s.client().breakerState()));
+                }
+            }
             ObjectNode b = node.putObject("backfill");
             b.set("forward", forward.result() == null ? null : backfillJson(forward.result()));
             b.set("reverse", reverse.result() == null ? null : backfillJson(reverse.result()));
@@ -404,9 +440,14 @@ public class MigrationsResource {
     /** The next step toward the desired stage with each gate and its evidence, or null at the desired stage. */
     private Future<ObjectNode> stepJson(Domain d, StageRow row) {
         if (row == null || flags.flagProblem(d.name()).isPresent() || row.desired() == null) return Future.succeededFuture(null);
-        return control.nextGates(d, row, row.desired()).map(gates -> {
+        return stepJson(d, row, row.desired());
+    }
+
+    /** The step from the applied stage toward {@code target} with each gate and its evidence, or null when there is none. */
+    private Future<ObjectNode> stepJson(Domain d, StageRow row, Stage target) {
+        return control.nextGates(d, row, target).map(gates -> {
             if (gates.isEmpty()) return null;
-            Step step = Step.toward(row.applied(), row.desired());
+            Step step = Step.toward(row.applied(), target);
             ObjectNode n = json.createObjectNode().put("from", step.from().label()).put("to", step.to().label())
                     .put("direction", step.forward() ? "forward" : "backward").put("fenced", step.movesAuthority());
             ArrayNode a = n.putArray("gates");

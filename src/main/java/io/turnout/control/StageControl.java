@@ -536,8 +536,17 @@ public class StageControl {
                                     + "where domain = :domain and applied = :stage", Parameters.with("domain", d.name())
                                     .and("stage", delta.stage().label()).and("compared", delta.compared()).and("confirmed", delta.confirmed())))
                     .onFailure(e -> LOG.warnf("Domain %s: %d shadow comparisons not counted (%s)", d.name(), delta.compared(), e.getMessage()));
+            databases.control().work().preparedQuery(SHADOW_HISTORY)
+                    .execute(Tuple.of(d.name(), delta.stage().label(), delta.compared(), delta.confirmed()))
+                    .onFailure(e -> LOG.debugf("Domain %s: shadow history not kept (%s)", d.name(), e.getMessage()));
         }
     }
+
+    /** Adds comparisons to the current minute of the domain's shadow history and forgets minutes older than a day. */
+    private static final String SHADOW_HISTORY = "WITH added AS (INSERT INTO turnout_shadow_history (domain, stage, minute, compared, confirmed) "
+            + "VALUES ($1, $2, date_trunc('minute', now()), $3, $4) ON CONFLICT (domain, minute, stage) DO UPDATE SET "
+            + "compared = turnout_shadow_history.compared + EXCLUDED.compared, confirmed = turnout_shadow_history.confirmed + EXCLUDED.confirmed) "
+            + "DELETE FROM turnout_shadow_history WHERE domain = $1 AND minute < now() - interval '1 day'";
 
     private Future<Map<String, StageRow>> load() {
         return records.transaction(READ_TIMEOUT, "read the applied stages", () -> StageRecord.<StageRecord>listAll().map(list -> {

@@ -41,7 +41,7 @@ public final class Schema {
             List.of("V1__outbox_and_idempotency.sql", "V2__write_fence.sql"));
     public static final Set CONTROL = new Set("db/migration/control", "turnout_control_schema_history",
             List.of("V1__control_tables.sql", "V2__stage_control.sql", "V3__fleet.sql", "V4__pilot.sql",
-                    "V5__access_and_retirement.sql"));
+                    "V5__access_and_retirement.sql", "V6__shadow_history.sql"));
 
     private Schema() {}
 

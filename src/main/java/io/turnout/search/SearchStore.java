@@ -51,6 +51,11 @@ public final class SearchStore implements Origin {
         return side;
     }
 
+    /** The search service this store reads from. */
+    public SearchClient client() {
+        return client;
+    }
+
     @Override
     public String describe() {
         return "search origin '" + client.name() + "'";
