@@ -149,5 +149,12 @@ class AccessIT {
         assertThat(p.query("main", "SELECT actor FROM turnout_audit WHERE reason = 'control on the management port'")).isEqualTo("rm");
         assertThat(io.turnout.support.Management.given().header("Authorization", "Bearer " + io.turnout.support.TestKeys.SUITE)
                 .get("/data/connections/1").statusCode()).as("no data API on the management port").isEqualTo(404);
+        // the console goes with the control API it calls
+        assertThat(given().header("Authorization", "").get("/console/").statusCode()).as("no console on the data port").isEqualTo(404);
+        var page = io.turnout.support.Management.given().header("Authorization", "").get("/console/");
+        assertThat(page.statusCode()).isEqualTo(200);
+        assertThat(page.contentType()).startsWith("text/html");
+        assertThat(page.header("Content-Security-Policy")).contains("default-src 'self'");
+        assertThat(io.turnout.support.Management.given().header("Authorization", "").get("/console/console.js").statusCode()).isEqualTo(200);
     }
 }

@@ -15,6 +15,7 @@ import io.turnout.support.Metrics;
 import io.turnout.support.Sql;
 import jakarta.inject.Inject;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -64,6 +65,17 @@ class ShadowConfirmationTest {
         assertThat(given().get("/admin/migrations/connections/shadow").asString()).doesNotContain("tampered");
         await().atMost(Duration.ofSeconds(5)).until(() -> given().get("/admin/migrations/connections").jsonPath()
                 .getInt("shadow.confirmedMismatches") >= 1);
+
+        // the minute's comparisons are kept for the console's chart, as counted in the stage row
+        await().atMost(Duration.ofSeconds(5)).until(() -> sql.count("main",
+                "SELECT coalesce(sum(confirmed), 0) FROM turnout_shadow_history WHERE domain = 'connections' AND stage = 'shadow'") >= 1);
+        JsonPath history = given().get("/admin/migrations/connections/shadow").jsonPath();
+        List<Map<String, Object>> minutes = history.getList("history.findAll { it.stage == 'shadow' }");
+        assertThat(minutes).isNotEmpty();
+        assertThat(minutes.stream().mapToLong(m -> ((Number) m.get("confirmed")).longValue()).sum())
+                .isEqualTo(sql.count("main", "SELECT sum(confirmed) FROM turnout_shadow_history WHERE domain = 'connections' AND stage = 'shadow' "
+                        + "AND minute >= date_trunc('minute', now()) - interval '59 minutes'"));
+        assertThat(minutes.stream().mapToLong(m -> ((Number) m.get("compared")).longValue()).sum()).isGreaterThanOrEqualTo(1);
     }
 
     /** A difference that a client write resolves while the comparison waits to confirm it is transient, not a mismatch. */
