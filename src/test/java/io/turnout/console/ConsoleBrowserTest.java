@@ -74,6 +74,12 @@ class ConsoleBrowserTest {
         browser.await(10, "the domain page", d -> !browser.all("#stage-track li.applied").isEmpty());
     }
 
+    /** What the backfill's progress bar shows, -1 before it shows anything. */
+    private int percent() {
+        String now = browser.find("#backfill-progress").getAttribute("aria-valuenow");
+        return now == null ? -1 : Integer.parseInt(now);
+    }
+
     /** The stage the page marks as applied. */
     private String applied() {
         return browser.find("#stage-track li.applied").getAttribute("data-stage");
@@ -119,13 +125,22 @@ class ConsoleBrowserTest {
 
         // a backfill started from the console, limited so its progress can be watched
         new Select(browser.find("#backfill-direction")).selectByValue("forward");
-        browser.find("#backfill-rate").sendKeys("40000");
+        browser.find("#backfill-rate").sendKeys("20000");
         browser.find("#backfill-start").click();
         confirm(null);
+        // paused on its way, and resumed
+        browser.await(30, "the backfill under way", d -> percent() > 0 && percent() < 100);
+        browser.find("#backfill-pause").click();
+        browser.await(10, "the backfill paused", d -> browser.find("#backfill-state").getText().equals("paused"));
+        assertThat(sql.row("main", "SELECT state FROM turnout_backfill WHERE domain = $1 ORDER BY id DESC LIMIT 1", DOMAIN))
+                .containsEntry("state", "paused");
+        assertThat(browser.find("#backfill-pause").isEnabled()).isFalse();
+        assertThat(sql.count("main", "SELECT count(*) FROM company_connections")).as("stopped short of the end")
+                .isLessThan(sql.count("main", "SELECT count(*) FROM user_connections"));
+        browser.find("#backfill-resume").click();
         List<Integer> seen = new ArrayList<>();
         browser.await(120, "the progress bar at 100 %", d -> {
-            String now = browser.find("#backfill-progress").getAttribute("aria-valuenow");
-            int percent = now == null ? -1 : Integer.parseInt(now);
+            int percent = percent();
             if (seen.isEmpty() || seen.get(seen.size() - 1) != percent) seen.add(percent);
             return percent == 100 && browser.find("#backfill-state").getText().equals("done");
         });

@@ -60,7 +60,9 @@ public final class Browser implements AutoCloseable {
     /** Waits, at most {@code seconds}, for the condition to hold (not null, not false). */
     public <T> T await(long seconds, String what, Function<WebDriver, T> condition) {
         try {
-            return new WebDriverWait(driver, Duration.ofSeconds(seconds), Duration.ofMillis(50)).until(condition);
+            // a page being navigated away from leaves stale elements: the next poll finds the new ones
+            return new WebDriverWait(driver, Duration.ofSeconds(seconds), Duration.ofMillis(50))
+                    .ignoring(org.openqa.selenium.StaleElementReferenceException.class).until(condition);
         } catch (org.openqa.selenium.TimeoutException e) {
             // what the page showed and logged, to see why
             screenshot("failed");
