@@ -269,8 +269,14 @@ function track(applied, desired, big) {
 }
 
 function gateList(gates) {
-  return h("ul", { class: "gates" }, (gates || []).map((g) => h("li", { class: g.pass ? "pass" : "fail", dataset: { gate: g.name } },
+  return h("ul", { class: "gates" }, (gates || []).map((g) => h("li", { class: g.pass ? "pass" : "fail", dataset: { gate: g.name }, title: evidence(g.evidence) },
     h("b", { text: g.name }), ": " + g.why)));
+}
+
+/** A gate's evidence as "name: value" lines, for its tooltip. */
+function evidence(e) {
+  if (!e || !Object.keys(e).length) return null;
+  return Object.entries(e).map(([k, v]) => k + ": " + (typeof v === "object" ? JSON.stringify(v) : v)).join("\n");
 }
 
 function flagNotice(m) {
@@ -286,6 +292,20 @@ function nextStepCell(m) {
       h("span", { class: "pill " + (s.ready ? "ok" : "bad"), text: s.ready ? "gates pass" : "waiting" }),
       s.heldSince ? h("span", { class: "small muted", text: " held since " + when(s.heldSince) }) : null),
     gateList(s.gates));
+}
+
+function backfillCell(runs) {
+  const run = [runs.forward, runs.reverse].filter(Boolean).sort((a, b) => b.run - a.run)[0];
+  if (!run) return h("span", { class: "muted", text: "–" });
+  return h("div", { class: "small" }, run.direction + " " + run.state + ", " + run.percent + " %",
+    h("div", { class: "progress" + (run.state === "done" ? " done" : ""), role: "progressbar", "aria-valuenow": String(run.percent),
+      "aria-valuemin": "0", "aria-valuemax": "100", "aria-label": run.direction + " backfill" }, bar(run.percent)));
+}
+
+function bar(percent) {
+  const inner = h("div", {});
+  inner.style.width = percent + "%";
+  return inner;
 }
 
 function outboxCell(o) {
@@ -316,7 +336,7 @@ function overviewPage() {
     h("h1", { text: "Domains" }),
     h("p", { class: "muted", text: "Where every domain stands, what its next step waits for, and how its copies keep up. Updates every few seconds." }),
     h("div", { class: "card" }, h("table", { id: "domains" },
-      h("thead", {}, h("tr", {}, ["Domain", "Stage (applied ■, desired □)", "Next step and its gates", "Outbox", "Search", "Replicas"]
+      h("thead", {}, h("tr", {}, ["Domain", "Stage (applied ■, desired □)", "Next step and its gates", "Backfill", "Outbox", "Search", "Replicas"]
         .map((t) => h("th", { scope: "col", text: t })))),
       body)));
   return {
@@ -326,6 +346,7 @@ function overviewPage() {
         h("th", { scope: "row" }, h("a", { href: "#/domains/" + m.domain, text: m.domain })),
         h("td", {}, track(m.applied, m.desired)),
         h("td", {}, nextStepCell(m)),
+        h("td", {}, backfillCell(m.backfill)),
         h("td", {}, outboxCell(m.outbox)),
         h("td", {}, breakerCell(m)),
         h("td", {}, replicasCell(m)))));
