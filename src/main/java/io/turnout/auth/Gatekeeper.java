@@ -85,12 +85,10 @@ public class Gatekeeper {
         router.route().order(ORDER).handler(this::check);
         if (controlOnManagement) {
             // the control API's endpoints live on the main router: a request for them that came in here is handed over to it
-            for (String prefix : List.of("/admin/*", "/console*")) {
-                router.route(prefix).order(ORDER + 1).handler(rc -> {
-                    rc.put(FROM_MANAGEMENT, Boolean.TRUE);
-                    main.handleContext(rc);
-                });
-            }
+            router.route("/admin/*").order(ORDER + 1).handler(rc -> {
+                rc.put(FROM_MANAGEMENT, Boolean.TRUE);
+                main.handleContext(rc);
+            });
         }
     }
 

@@ -39,6 +39,14 @@ public class Keys {
     private static final Logger LOG = Logger.getLogger(Keys.class);
     private static final Pattern HASH = Pattern.compile("sha256:[0-9a-f]{64}");
     private static final long TIMEOUT_MS = 10_000;
+    private static final HexFormat HEX = HexFormat.of();
+    private static final ThreadLocal<MessageDigest> DIGEST = ThreadLocal.withInitial(() -> {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    });
 
     private final Map<String, Caller> byHash;
 
@@ -93,11 +101,8 @@ public class Keys {
 
     /** The hex SHA-256 of a key, as configured after {@code sha256:}. */
     public static String sha256(String key) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        // every request is hashed: one digest per thread rather than a provider lookup per call
+        return HEX.formatHex(DIGEST.get().digest(key.getBytes(StandardCharsets.UTF_8)));
     }
 
     /** The generated keys' hashes; generated (and printed once) when there are none yet. */

@@ -97,6 +97,9 @@ class ConsoleApiTest {
         assertThat(page.contentType()).startsWith("text/html");
         assertThat(page.header("Content-Security-Policy")).contains("default-src 'self'").contains("script-src 'self'").contains("frame-ancestors 'none'");
         assertThat(page.header("Cache-Control")).isEqualTo("no-cache");
+        // revalidated, not fetched again, while it has not changed
+        assertThat(given().header("Authorization", "").header("If-None-Match", page.header("ETag")).get("/console/").statusCode()).isEqualTo(304);
+        assertThat(given().header("Authorization", "").get("/console/nothing-here.js").statusCode()).isEqualTo(404);
         assertThat(page.asString()).doesNotContain("connections").doesNotContain("http://").doesNotContain("https://");
         assertThat(given().header("Authorization", "").redirects().follow(false).get("/console").header("Location")).endsWith("/console/");
         assertThat(given().header("Authorization", "").get("/console/config.json").jsonPath().getString("auth")).isEqualTo("keys");

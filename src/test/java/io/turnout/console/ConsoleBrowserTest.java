@@ -196,6 +196,18 @@ class ConsoleBrowserTest {
     }
 
     @Test
+    void anApproverMayOnlyApproveARetirementAndNoneIsOpen() {
+        signIn(TestKeys.APPROVER);
+        openDomain();
+        browser.await(10, "the retirement checklist", d -> !browser.find("#retirement").getText().isBlank()
+                && !browser.all("#retirement .gates li").isEmpty());
+        assertThat(browser.all("[data-action]")).extracting(e -> e.getAttribute("data-action")).containsExactly("retire-approve");
+        assertThat(browser.find("#retire-approve").isEnabled()).as("no request to approve").isFalse();
+        assertThat(sql.count("main", "SELECT count(*) FROM turnout_retirement WHERE domain = $1 AND state = 'requested'", DOMAIN)).isZero();
+        browser.assertNoErrors();
+    }
+
+    @Test
     void anOperatorSeesEverythingAndNoActions() {
         signIn(TestKeys.OPERATOR);
         assertThat(browser.find("#who").getText()).contains("ops").contains("operator");
