@@ -256,5 +256,21 @@ public final class TurnoutProcess implements AutoCloseable {
             process.destroy();
             process.onExit().join();
         }
+        stopOrphanedPostgres();
+    }
+
+    /** A Turnout killed by a test leaves its embedded PostgreSQL running: stopped here, so no server outlives its test. */
+    private void stopOrphanedPostgres() {
+        Path pidFile = dir.resolve("pgdata/postmaster.pid");
+        if (!Files.exists(pidFile)) return;
+        try {
+            long pid = Long.parseLong(Files.readAllLines(pidFile).get(0).trim());
+            ProcessHandle.of(pid).filter(h -> h.info().command().map(c -> c.endsWith("postgres")).orElse(false)).ifPresent(h -> {
+                h.destroy();
+                h.onExit().orTimeout(30, java.util.concurrent.TimeUnit.SECONDS).join();
+            });
+        } catch (IOException | RuntimeException e) {
+            // no server left to stop
+        }
     }
 }
