@@ -7,6 +7,8 @@ const CREDENTIAL = "turnout.console.credential";
 const OIDC_FLOW = "turnout.console.oidc";
 const POLL_MS = 2000;
 const POLL_BUSY_MS = 1000;
+// longest the page waits for one answer; the next poll tries again
+const ANSWER_MS = 15000;
 
 const state = { settings: null, me: null, timer: null, page: null };
 
@@ -72,12 +74,19 @@ async function api(path, options = {}) {
   const credential = sessionStorage.getItem(CREDENTIAL);
   if (credential) headers.Authorization = "Bearer " + credential;
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, {
-    method: options.method || "GET",
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    cache: "no-store",
-  });
+  let response;
+  try {
+    response = await fetch(path, {
+      method: options.method || "GET",
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      cache: "no-store",
+      signal: AbortSignal.timeout(ANSWER_MS),
+    });
+  } catch (e) {
+    throw new Problem(0, { detail: e.name === "TimeoutError" ? "Turnout did not answer within " + ANSWER_MS / 1000 + " s; trying again"
+      : "Turnout could not be reached (" + e.message + "); trying again" });
+  }
   const text = await response.text();
   const body = text ? JSON.parse(text) : null;
   if (response.status === 401 && !options.signingIn) {

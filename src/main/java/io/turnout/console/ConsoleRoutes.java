@@ -23,9 +23,9 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
  * The release managers' console: a page, its script and its styles under {@code /console/}
- * (src/main/resources/console). The page
- * holds no data: everything it shows comes from the control API with the credential the person signs
- * in with, so the control API's roles decide what it shows and allows.
+ * (src/main/resources/console), on the port that serves the control API. The page holds no data:
+ * everything it shows comes from the control API with the credential the person signs in with, so
+ * the control API's roles decide what it shows and allows.
  */
 @Singleton
 public class ConsoleRoutes {
@@ -90,8 +90,8 @@ public class ConsoleRoutes {
     private record Asset(String type, Buffer body, String etag) {}
 
     /**
-     * The console's files, served by Turnout itself rather than as static resources, so that they are
-     * answered on whichever router serves the control API (the management port's hands its requests over).
+     * The console's files, read once and served by this class rather than as static resources, which
+     * Quarkus serves on the data port only.
      */
     private static final Map<String, Asset> ASSETS = Map.of(
             "index.html", asset("index.html", "text/html; charset=utf-8"),
