@@ -288,6 +288,18 @@ function evidence(e) {
   return Object.entries(e).map(([k, v]) => k + ": " + (typeof v === "object" ? JSON.stringify(v) : v)).join("\n");
 }
 
+/**
+ * The stages one step forward and one back from the applied one that a stage request may name:
+ * retired is reached through retirement, and there is no way back from it.
+ */
+function neighbours(applied) {
+  const at = STAGES.indexOf(applied);
+  return {
+    next: at >= 0 && at + 1 < STAGES.indexOf("retired") ? STAGES[at + 1] : null,
+    back: at > 0 && applied !== "retired" ? STAGES[at - 1] : null,
+  };
+}
+
 function flagNotice(m) {
   return h("div", { class: "notice", text: "Flag " + m.flag + " " + m.flagProblem + ": the stage holds where it is." });
 }
@@ -616,9 +628,6 @@ function domainPage(name) {
     fill(el.flag, m.flagProblem ? flagNotice(m) : null);
     fill(el.step, h("h3", { text: "Next step toward the desired stage" }), nextStepCell(m));
     if (!acts) return;
-    const at = STAGES.indexOf(m.applied);
-    next = at >= 0 && at + 1 < STAGES.indexOf("retired") ? STAGES[at + 1] : null;
-    back = at > 0 && m.applied !== "retired" ? STAGES[at - 1] : null;
     for (const [key, why, target, step, verb] of [["move-next", "moveWhy", next, moves.next, "Move to "], ["roll-back", "backWhy", back, moves.back, "Roll back to "]]) {
       const b = el[key];
       b.hidden = !target;
@@ -734,13 +743,11 @@ function domainPage(name) {
   view.refresh = () => guarded(async () => {
     const m = await api(base);
     view.data = m;
-    const at = STAGES.indexOf(m.applied);
-    const nextTarget = at >= 0 && at + 1 < STAGES.indexOf("retired") ? STAGES[at + 1] : null;
-    const backTarget = at > 0 && m.applied !== "retired" ? STAGES[at - 1] : null;
+    ({ next, back } = neighbours(m.applied));
     const gates = (t) => (acts && t ? api(base + "/gates?target=" + t).then((g) => g.step) : Promise.resolve(null));
     const [shadow, outbox, retirement, audit, nextStep, backStep] = await Promise.all([
       api(base + "/shadow"), api(base + "/outbox?limit=20"), api(base + "/retirement"),
-      api("/admin/audit?domain=" + encodeURIComponent(name) + "&order=newest&limit=15"), gates(nextTarget), gates(backTarget)]);
+      api("/admin/audit?domain=" + encodeURIComponent(name) + "&order=newest&limit=15"), gates(next), gates(back)]);
     if (state.page !== view) return;
     renderStep(m, { next: nextStep, back: backStep });
     renderBackfill(m);

@@ -71,6 +71,11 @@ public class StageControl {
     static final String CHANNEL = "turnout_stage";
     /** Class id of the coordinator locks ('TRNG'): one replica at a time changes a domain's stage and fences. */
     private static final int COORDINATOR = 0x54524e47;
+    /** Adds comparisons to the current minute of the domain's shadow history and forgets minutes older than a day. */
+    private static final String SHADOW_HISTORY = "WITH added AS (INSERT INTO turnout_shadow_history (domain, stage, minute, compared, confirmed) "
+            + "VALUES ($1, $2, date_trunc('minute', now()), $3, $4) ON CONFLICT (domain, minute, stage) DO UPDATE SET "
+            + "compared = turnout_shadow_history.compared + EXCLUDED.compared, confirmed = turnout_shadow_history.confirmed + EXCLUDED.confirmed) "
+            + "DELETE FROM turnout_shadow_history WHERE domain = $1 AND minute < now() - interval '1 day'";
 
     /** A step that cannot be taken now: its failing gates, and since when it waits. */
     public record Held(Step step, List<Gate> failing, Instant since) {}
@@ -542,11 +547,6 @@ public class StageControl {
         }
     }
 
-    /** Adds comparisons to the current minute of the domain's shadow history and forgets minutes older than a day. */
-    private static final String SHADOW_HISTORY = "WITH added AS (INSERT INTO turnout_shadow_history (domain, stage, minute, compared, confirmed) "
-            + "VALUES ($1, $2, date_trunc('minute', now()), $3, $4) ON CONFLICT (domain, minute, stage) DO UPDATE SET "
-            + "compared = turnout_shadow_history.compared + EXCLUDED.compared, confirmed = turnout_shadow_history.confirmed + EXCLUDED.confirmed) "
-            + "DELETE FROM turnout_shadow_history WHERE domain = $1 AND minute < now() - interval '1 day'";
 
     private Future<Map<String, StageRow>> load() {
         return records.transaction(READ_TIMEOUT, "read the applied stages", () -> StageRecord.<StageRecord>listAll().map(list -> {
