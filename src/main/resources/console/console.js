@@ -315,6 +315,11 @@ function nextStepCell(m) {
     gateList(s.gates));
 }
 
+/** Whether a backfill run is copying (running or throttled), so its progress moves. */
+function copying(run) {
+  return !!run && ["running", "throttled"].includes(run.state);
+}
+
 function backfillCell(runs) {
   const run = [runs.forward, runs.reverse].filter(Boolean).sort((a, b) => b.run - a.run)[0];
   if (!run) return h("span", { class: "muted", text: "–" });
@@ -659,9 +664,8 @@ function domainPage(name) {
         h("b", { text: c.name }), " (" + c.level + "): " + (c.error ? c.error : num(c.problemRows) + " rows"))))
       : h("p", { class: "muted small", text: "None declared." }));
     if (!acts) return;
-    const active = run && ["running", "throttled"].includes(run.state);
-    el["backfill-start"].disabled = !!active;
-    el["backfill-pause"].disabled = !active;
+    el["backfill-start"].disabled = copying(run);
+    el["backfill-pause"].disabled = !copying(run);
     el["backfill-resume"].disabled = !(run && ["paused", "stopped"].includes(run.state));
   }
 
@@ -761,8 +765,7 @@ function domainPage(name) {
   view.busy = () => {
     const m = view.data;
     if (!m) return false;
-    const running = (r) => r && ["running", "throttled"].includes(r.state);
-    return running(m.backfill.forward) || running(m.backfill.reverse) || (m.lastVerification && m.lastVerification.state === "running") || !!m.nextStep;
+    return copying(m.backfill.forward) || copying(m.backfill.reverse) || (m.lastVerification && m.lastVerification.state === "running") || !!m.nextStep;
   };
   return view;
 }

@@ -67,12 +67,17 @@ public class ConsoleRoutes {
             rc.redirect("/console/");
             return;
         }
-        String name = path.startsWith("/console/") ? path.substring("/console/".length()) : "";
+        if (!path.startsWith("/console/")) {
+            // /console* also matches /consolefoo
+            rc.next();
+            return;
+        }
+        String name = path.substring("/console/".length());
         if (name.equals("config.json")) {
             response.putHeader("Content-Type", "application/json").putHeader("Cache-Control", "no-store").end(settings());
             return;
         }
-        Asset asset = path.startsWith("/console/") ? ASSETS.get(name.isEmpty() ? "index.html" : name) : null;
+        Asset asset = ASSETS.get(name.isEmpty() ? "index.html" : name);
         if (asset == null) {
             rc.next();
             return;
