@@ -44,6 +44,9 @@ class BackfillVerificationTest {
     @Inject
     Backfill backfill;
 
+    @Inject
+    io.turnout.domain.Domains domains;
+
     Sql sql;
     final List<Backfill.Worker> extraWorkers = new ArrayList<>();
 
@@ -170,6 +173,48 @@ class BackfillVerificationTest {
         assertThat(newCount(domain)).isEqualTo(legacyCount(domain));
         assertThat(io.turnout.support.Management.given().get("/q/metrics").asString())
                 .contains("turnout_backfill_rows_copied{direction=\"forward\",domain=\"" + domain + "\"}");
+    }
+
+    /**
+     * A client write that holds a legacy row when a one-database copy of its range begins, and puts
+     * the row into the new store as it commits: the copy's merge, which planned an insert, meets
+     * that row (a unique violation) and copies the range again with ON CONFLICT, so it neither fails
+     * nor overwrites the client's row with an older one.
+     */
+    @Test
+    void aOneDatabaseCopyMeetingARowAClientWroteMeanwhileCopiesItsRangeAgain() throws Exception {
+        Flags.stage("connections", Stage.DUAL_WRITE);
+        io.turnout.domain.Domain connections = domains.find("connections").orElseThrow();
+        io.vertx.sqlclient.SqlConnection client = databases.find("main").orElseThrow().pool().getConnection()
+                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        try {
+            // what a dual write of key 42 does, left uncommitted: the legacy row changed and locked, the new row put
+            join(client.query("BEGIN").execute());
+            join(client.query("UPDATE user_connections SET status = 'blocked' WHERE id = 42").execute());
+            join(client.query("INSERT INTO company_connections (id, company_id, user_id, peer_user_id, status, connection_type, created_at) "
+                    + "SELECT id, 7, user_id, connected_user_id, status, 'direct', created_at FROM user_connections WHERE id = 42").execute());
+
+            var copy = backfill.copyRange(connections, io.turnout.sync.Direction.FORWARD, 40L, 100L).toCompletionStage().toCompletableFuture();
+            // the copy's merge waits for the client's row lock
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> sql.count("main",
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%MERGE INTO%company_connections%'") == 1);
+            join(client.query("COMMIT").execute());
+
+            assertThat(copy.get(30, TimeUnit.SECONDS)).as("rows copied").isEqualTo(60L);
+        } finally {
+            client.close();
+        }
+        assertThat(sql.count("main", "SELECT count(*) FROM company_connections WHERE id > 40 AND id <= 100")).isEqualTo(60);
+        assertThat(sql.row("main", "SELECT status, company_id FROM company_connections WHERE id = 42"))
+                .as("the client's committed write, and the column only the new store holds, are kept")
+                .containsEntry("status", "blocked").containsEntry("company_id", 7L);
+        assertThat(sql.count("main", "SELECT count(*) FROM user_connections l JOIN company_connections n ON n.id = l.id "
+                + "WHERE l.id > 40 AND l.id <= 100 AND (l.user_id, l.connected_user_id, l.status, l.created_at) "
+                + "IS NOT DISTINCT FROM (n.user_id, n.peer_user_id, n.status, n.created_at)")).as("rows equal to legacy").isEqualTo(60);
+    }
+
+    private static <T> T join(io.vertx.core.Future<T> f) throws Exception {
+        return f.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 
     @Test
