@@ -176,9 +176,25 @@ public class Databases {
         props.put("tcp_keepalives_idle", Long.toString(Math.max(1, t.keepaliveIdle().toSeconds())));
         props.put("tcp_keepalives_interval", "10");
         props.put("tcp_keepalives_count", "3");
-        options.setProperties(props).setCachePreparedStatements(true).setPipeliningLimit(256)
+        options.setProperties(props).setCachePreparedStatements(true).setPreparedStatementCacheSqlFilter(Databases::cached)
+                .setPipeliningLimit(256)
                 .setConnectTimeout((int) millis(t.connect())).setTcpKeepAlive(true);
         return options;
+    }
+
+    /**
+     * Marks a statement PostgreSQL plans each time it runs, with its parameters, rather than once
+     * for all runs: one whose best plan depends on how large a table has grown meanwhile (a
+     * backfill chunk's copy of a key range). A cached statement gets a generic plan after a few
+     * runs, and one made while a backfill's target was still empty scans the whole table, which a
+     * later chunk then does for every range. Planning once per chunk costs well under a
+     * millisecond.
+     */
+    public static final String PLANNED_EACH_TIME = "/* planned each time */ ";
+
+    /** Statements kept prepared on each connection: all but those {@link #PLANNED_EACH_TIME}, and not overly long ones. */
+    static boolean cached(String sql) {
+        return sql.length() < 2048 && !sql.startsWith(PLANNED_EACH_TIME);
     }
 
     private static long millis(Duration d) {

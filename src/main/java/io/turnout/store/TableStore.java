@@ -1,5 +1,7 @@
 package io.turnout.store;
 
+import static io.turnout.db.Databases.PLANNED_EACH_TIME;
+
 import io.turnout.db.Database;
 import io.turnout.domain.Field;
 import io.turnout.domain.Normalization;
@@ -443,26 +445,30 @@ public final class TableStore extends KeyedRelation {
         String with = "WITH w AS (SELECT " + source.selectList + " FROM " + source.table + where + " FOR SHARE), "
                 + "d AS (DELETE FROM " + table + (mine.isEmpty() ? " WHERE " + notInSource : mine + " AND " + notInSource) + ")";
         Tuple tuple = Tuple.from(params);
-        String upsert = with + ", m AS (" + putFrom("w", null, source.heldFields(), Owned.NONE, new ArrayList<>(params))
+        // planned for its range each time: a plan made while the target was near empty would scan all of it later
+        String upsert = PLANNED_EACH_TIME + with + ", m AS (" + putFrom("w", null, source.heldFields(), Owned.NONE, new ArrayList<>(params))
                 + " RETURNING 1) SELECT count(*) FROM w";
         // the target's rows of the same range, so the merge reads those rather than the whole table
-        String merge = mergeFrom("w", source.heldFields(), range("t." + quote(key.column()), after, upTo, new ArrayList<>()));
+        String bound = range("t." + quote(key.column()), after, upTo, new ArrayList<>());
+        String merge = mergeFrom("w", source.heldFields(), bound.isEmpty() ? null : bound.substring(" WHERE ".length()));
         if (merge == null) {
             return client.preparedQuery(upsert).execute(tuple).map(rows -> rows.iterator().next().getLong(0));
         }
         return merges(client).compose(yes -> !yes
                 ? client.preparedQuery(upsert).execute(tuple).map(rows -> rows.iterator().next().getLong(0))
-                : client.preparedQuery(with + " " + merge).execute(tuple).map(rows -> (long) rows.rowCount())
+                : client.preparedQuery(PLANNED_EACH_TIME + with + " " + merge).execute(tuple).map(rows -> (long) rows.rowCount())
                         .recover(e -> {
                             if (!isUniqueViolation(e) && !unsupported(e)) return Future.failedFuture(e);
-                            if (unsupported(e)) {
-                                // a server that takes MERGE but not in this form: every copy upserts from now on
-                                merges = false;
-                                LOG.warnf("Database %s: ranges are copied with INSERT ... ON CONFLICT, as it does not run this MERGE (%s)",
-                                        database().name(), e.getMessage());
-                            }
+                            if (unsupported(e)) unsupportedMerge(e);
                             return client.preparedQuery(upsert).execute(tuple).map(rows -> rows.iterator().next().getLong(0));
                         }));
+    }
+
+    /** A server that takes MERGE but not in the form written here: every copy upserts from now on. */
+    private void unsupportedMerge(Throwable e) {
+        merges = false;
+        LOG.warnf("Database %s: copies into %s use INSERT ... ON CONFLICT, as the server does not run their MERGE (%s)",
+                database().name(), rawTable, e.getMessage());
     }
 
     /** A statement the server does not understand or support (syntax error, feature not supported). */
@@ -473,12 +479,12 @@ public final class TableStore extends KeyedRelation {
 
     /**
      * A merge of this store from the API-shaped rows of CTE {@code from}: each row's {@code copied}
-     * fields set on the record with its key, or a new record; null when nothing but the key would be
-     * set (a merge would then not count the records it leaves alone). {@code targetRange} (a WHERE
-     * clause over {@code t}, or empty) bounds the target rows the merge reads: every row of
-     * {@code from} lies in it.
+     * fields set on the record with its key, or a new record. {@code bound}, a condition on the
+     * target's rows ({@code t}) that every row of {@code from} meets (or null), limits the rows the
+     * merge reads to those it may match. Null when nothing but the key would be set (a merge would
+     * then not count the records it leaves alone).
      */
-    private String mergeFrom(String from, Set<String> copied, String targetRange) {
+    private String mergeFrom(String from, Set<String> copied, String bound) {
         List<Mapping> columns = putColumns(copied);
         StringJoiner sets = new StringJoiner(", ");
         StringJoiner vals = new StringJoiner(", ");
@@ -487,9 +493,8 @@ public final class TableStore extends KeyedRelation {
             if (m != key) sets.add(quote(m.column()) + " = " + from + "." + quote(m.field().name()));
         }
         if (sets.length() == 0) return null;
-        String on = "t." + quote(key.column()) + " = " + from + "." + quote(key.field().name())
-                + (targetRange.isEmpty() ? "" : " AND " + targetRange.substring(" WHERE ".length()));
-        return "MERGE INTO " + table + " AS t USING " + from + " ON " + on
+        return "MERGE INTO " + table + " AS t USING " + from + " ON t." + quote(key.column()) + " = " + from + "." + quote(key.field().name())
+                + (bound == null ? "" : " AND " + bound)
                 + " WHEN MATCHED THEN UPDATE SET " + sets + " WHEN NOT MATCHED THEN INSERT (" + columnList(columns) + ") VALUES (" + vals + ")";
     }
 
