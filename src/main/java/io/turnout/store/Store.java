@@ -119,4 +119,17 @@ public interface Store extends Origin {
 
     /** Deletes every record with one of these keys. */
     Future<Void> deleteAll(SqlClient client, List<Object> keys);
+
+    /**
+     * Brings PostgreSQL's statistics of the store's tables up to date ({@code ANALYZE}), so that
+     * statements planned from now on (reference checks included) plan for the rows they hold now.
+     * A role that may not analyze a table is told so by a warning of the server, not an error.
+     */
+    default Future<Void> analyze(SqlClient client) {
+        Future<Void> chain = Future.succeededFuture();
+        for (String table : tables()) {
+            chain = chain.compose(v -> client.query("ANALYZE " + TableStore.quoteQualified(table)).execute().mapEmpty());
+        }
+        return chain;
+    }
 }

@@ -111,6 +111,8 @@ public class Backfill {
     private final Vertx vertx;
     private final MeterRegistry registry;
     private final Map<String, Run> latest = new ConcurrentHashMap<>();
+    /** Rows a run must have copied before this replica analyzes its target again, by run id. */
+    private final Map<Long, Long> analyzeAt = new ConcurrentHashMap<>();
     private final List<Worker> workers = new ArrayList<>();
 
     public Backfill(TurnoutConfig config, Databases databases, Domains domains, Mirror mirror, CopyGuard guard, OutboxRelay relay, Preflight preflight, Pilot pilot, io.turnout.routing.AppliedStages stages, io.turnout.control.Audit audit,
@@ -504,6 +506,7 @@ public class Backfill {
                     .map(rows -> {
                         for (Row r : rows) {
                             Run done = remember(run(r));
+                            analyzeAt.remove(done.id());
                             tableCounts(domain).otherwise(Map.of()).onSuccess(counts -> audit.record(domain.name(), "backfill-done",
                                     io.turnout.control.Audit.TURNOUT, null, null, run.direction().label() + " backfill",
                                     Map.of("run", done.id(), "direction", done.direction().label(), "rowsCopied", done.rowsCopied(),
@@ -602,6 +605,7 @@ public class Backfill {
 
     private void progress(Domain domain, Run now, long justCopied) {
         remember(now);
+        analyzeIfGrown(domain, now);
         long total = Math.max(1, now.estimatedRows());
         long before = (now.rowsCopied() - justCopied) * 20 / total;
         long after = now.rowsCopied() * 20 / total;
@@ -611,6 +615,27 @@ public class Backfill {
                     Math.min(100, now.rowsCopied() * 100 / total), now.rowsCopied(), now.estimatedRows(), now.rate(),
                     eta == null ? "" : ", about " + eta.toSeconds() + " s left");
         }
+    }
+
+    /**
+     * Analyzes the run's target once the run has copied a chunk, and again each time the rows it
+     * has copied have doubled. A target that was analyzed while empty (a new table) has statistics
+     * that say so, and PostgreSQL plans by them: a statement prepared then, such as the check of a
+     * reference to another row of the same table, scans the whole table for each row, which turns
+     * a copy that should take seconds into one that takes hours as the table grows.
+     */
+    private void analyzeIfGrown(Domain domain, Run run) {
+        boolean[] due = {false};
+        analyzeAt.compute(run.id(), (id, at) -> {
+            if (run.rowsCopied() < (at == null ? 1 : at)) return at;
+            due[0] = true;
+            return run.rowsCopied() * 2;
+        });
+        if (!due[0]) return;
+        Store target = domain.store(run.direction().target);
+        target.analyze(target.database().work())
+                .onFailure(e -> LOG.warnf("Domain %s: the %s store's statistics were not brought up to date during the backfill: %s",
+                        domain.name(), run.direction().target.label(), e.getMessage()));
     }
 
     /**
