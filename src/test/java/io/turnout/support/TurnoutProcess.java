@@ -30,6 +30,7 @@ public final class TurnoutProcess implements AutoCloseable {
     private boolean testKeys = true;
     private int httpPort;
     private int managementPort;
+    private List<String> command = List.of("java", "-jar", "target/quarkus-app/quarkus-run.jar");
 
     private TurnoutProcess(Path dir, Map<String, String> env) throws IOException {
         this.dir = dir;
@@ -165,6 +166,18 @@ public final class TurnoutProcess implements AutoCloseable {
         return this;
     }
 
+    /** Starts it with this command (run from the project directory) rather than {@code java -jar}. */
+    public TurnoutProcess launchedBy(String... command) {
+        this.command = List.of(command);
+        return this;
+    }
+
+    /** Stops it as an operator does (SIGTERM) and waits until it has exited. */
+    public void stop() {
+        process.destroy();
+        process.onExit().join();
+    }
+
     /** Sets an environment variable for the next start. */
     public TurnoutProcess with(String name, String value) {
         env.put(name, value);
@@ -174,7 +187,7 @@ public final class TurnoutProcess implements AutoCloseable {
     /** Starts Turnout and waits until it is ready and stage control has taken every step whose gates pass. */
     public TurnoutProcess start() throws IOException {
         httpPort = freePort();
-        ProcessBuilder pb = new ProcessBuilder("java", "-jar", "target/quarkus-app/quarkus-run.jar")
+        ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("turnout.log").toFile()));
         managementPort = freePort();
