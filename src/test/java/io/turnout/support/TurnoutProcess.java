@@ -265,10 +265,7 @@ public final class TurnoutProcess implements AutoCloseable {
 
     @Override
     public void close() {
-        if (process != null && process.isAlive()) {
-            process.destroy();
-            process.onExit().join();
-        }
+        if (process != null && process.isAlive()) stop();
         stopOrphanedPostgres();
     }
 
