@@ -19,6 +19,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.StringJoiner;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
  * A store that is one PostgreSQL table: each API field is a column (possibly renamed) or a
@@ -451,16 +452,18 @@ public final class TableStore extends KeyedRelation {
         // the target's rows of the same range, so the merge reads those rather than the whole table
         String bound = range("t." + quote(key.column()), after, upTo, new ArrayList<>());
         String merge = mergeFrom("w", source.heldFields(), bound.isEmpty() ? null : bound.substring(" WHERE ".length()));
-        if (merge == null) {
-            return client.preparedQuery(upsert).execute(tuple).map(rows -> rows.iterator().next().getLong(0));
-        }
-        return merges(client).compose(yes -> !yes
-                ? client.preparedQuery(upsert).execute(tuple).map(rows -> rows.iterator().next().getLong(0))
+        Supplier<Future<Long>> upserted = () -> client.preparedQuery(upsert).execute(tuple).map(rows -> rows.iterator().next().getLong(0));
+        if (merge == null) return upserted.get();
+        return merges(client).compose(yes -> !yes ? upserted.get()
                 : client.preparedQuery(PLANNED_EACH_TIME + with + " " + merge).execute(tuple).map(rows -> (long) rows.rowCount())
                         .recover(e -> {
-                            if (!isUniqueViolation(e) && !unsupported(e)) return Future.failedFuture(e);
-                            if (unsupported(e)) unsupportedMerge(e);
-                            return client.preparedQuery(upsert).execute(tuple).map(rows -> rows.iterator().next().getLong(0));
+                            String state = e instanceof io.vertx.pgclient.PgException pg && pg.getSqlState() != null ? pg.getSqlState() : "";
+                            // not understood or not supported (syntax error, feature not supported)
+                            boolean unsupported = state.equals("42601") || state.startsWith("0A");
+                            // a unique violation: a row a client write put into the target meanwhile
+                            if (!unsupported && !state.equals("23505")) return Future.failedFuture(e);
+                            if (unsupported) unsupportedMerge(e);
+                            return upserted.get();
                         }));
     }
 
@@ -469,12 +472,6 @@ public final class TableStore extends KeyedRelation {
         merges = false;
         LOG.warnf("Database %s: copies into %s use INSERT ... ON CONFLICT, as the server does not run their MERGE (%s)",
                 database().name(), rawTable, e.getMessage());
-    }
-
-    /** A statement the server does not understand or support (syntax error, feature not supported). */
-    private static boolean unsupported(Throwable e) {
-        return e instanceof io.vertx.pgclient.PgException pg && pg.getSqlState() != null
-                && (pg.getSqlState().equals("42601") || pg.getSqlState().startsWith("0A"));
     }
 
     /**
@@ -504,10 +501,6 @@ public final class TableStore extends KeyedRelation {
         if (known != null) return Future.succeededFuture(known);
         return client.query("SELECT current_setting('server_version_num')::int >= 150000").execute()
                 .map(rows -> merges = rows.iterator().next().getBoolean(0));
-    }
-
-    private static boolean isUniqueViolation(Throwable e) {
-        return e instanceof io.vertx.pgclient.PgException pg && "23505".equals(pg.getSqlState());
     }
 
     /** The fields this store holds (see {@link #holds}). */
