@@ -63,6 +63,8 @@ public class Verification {
     private final Vertx vertx;
     private final io.turnout.control.Audit audit;
     private final Pilot pilot;
+    /** Runs this replica is comparing now. */
+    private final Set<Long> looping = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final String owner = System.getenv().getOrDefault("HOSTNAME", "turnout") + "-" + ProcessHandle.current().pid();
 
     public Verification(TurnoutConfig config, Databases databases, Domains domains, Mirror mirror,
@@ -175,14 +177,16 @@ public class Verification {
     }
 
     private void loop(Domain domain, long id) {
-        step(domain, id).onComplete(ar -> {
+        // a range slower than the heartbeat's limit makes the run look stale here too: one loop per run
+        if (!looping.add(id)) return;
+        resume(domain, id).onComplete(ar -> {
+            looping.remove(id);
             if (ar.failed()) {
                 String reason = ar.cause().getClass().getSimpleName() + ": " + ar.cause().getMessage();
                 LOG.warnf("Domain %s: verification run %d failed: %s", domain.name(), id, reason);
-                control().preparedQuery("UPDATE turnout_verification SET state = 'failed', reason = $2, finished_at = now() WHERE id = $1")
-                        .execute(Tuple.of(id, reason)).onComplete(x -> finished(id));
-            } else if (Boolean.TRUE.equals(ar.result())) {
-                loop(domain, id);
+                control().preparedQuery("UPDATE turnout_verification SET state = 'failed', reason = $2, finished_at = now() "
+                                + "WHERE id = $1 AND state = 'running' AND owner = $3")
+                        .execute(Tuple.of(id, reason, owner)).onComplete(x -> finished(id));
             } else {
                 finished(id);
             }
@@ -191,6 +195,10 @@ public class Verification {
 
     private void finished(long id) {
         get(id).onSuccess(run -> {
+            if (run != null && run.state().equals("running")) {
+                LOG.infof("Domain %s: verification run %d was taken over by another replica; this one stops comparing it", run.domain(), id);
+                return;
+            }
             if (run != null && run.state().equals("done")) {
                 LOG.infof("Domain %s: verification run %d done: %d ranges, %d legacy rows, %d new rows, %d missing, %d extra, "
                                 + "%d different, %d transient", run.domain(), id, run.ranges(), run.rowsLegacy(), run.rowsNew(),
@@ -204,24 +212,58 @@ public class Verification {
         });
     }
 
-    /** Verifies the next range; true while there is more to do. */
-    private Future<Boolean> step(Domain domain, long id) {
+    /** Compares the run's ranges from its cursor to the end, unless it has stopped; completes when it is done, stopped or failed. */
+    private Future<Void> resume(Domain domain, long id) {
         return control().preparedQuery("SELECT cursor_key, exhausted, state FROM turnout_verification WHERE id = $1").execute(Tuple.of(id))
                 .compose(rows -> {
                     Row r = rows.iterator().next();
-                    if (!r.getString(2).equals("running")) return Future.succeededFuture(false);
-                    if (r.getBoolean(1)) {
-                        return control().preparedQuery("UPDATE turnout_verification SET state = 'done', finished_at = now() WHERE id = $1")
-                                .execute(Tuple.of(id)).map(false);
-                    }
+                    if (!r.getString(2).equals("running")) return Future.succeededFuture();
+                    if (r.getBoolean(1)) return done(id);
                     Object after = r.getString(0) == null ? null : domain.key().type().fromText(r.getString(0));
                     Store legacy = domain.store(Side.LEGACY);
-                    return legacy.boundary(legacy.database().work(), after, config.chunkSize())
-                            .compose(upTo -> compareRange(domain, id, after, upTo).map(true));
+                    return legacy.boundary(legacy.database().work(), after, config.chunkSize()).compose(upTo -> {
+                        Promise<Void> end = Promise.promise();
+                        ranges(domain, id, after, upTo, Future.succeededFuture(true), end);
+                        return end.future();
+                    });
                 });
     }
 
-    private Future<Void> compareRange(Domain domain, long id, Object after, Object upTo) {
+    /**
+     * Compares {@code (after, upTo]} while the range before it is recorded ({@code previous}: true
+     * when the run is still running and this replica's) and the end of the range after it is found,
+     * then goes on with that range, so the work of three ranges overlaps. Ranges are still recorded
+     * one after another in key order, each in its own transaction: the cursor only passes ranges
+     * whose findings are stored, and a resumed run starts after the last range recorded. Completes
+     * {@code end} after the last range, once the run has stopped or another replica has taken it
+     * over, or with the first failure.
+     */
+    private void ranges(Domain domain, long id, Object after, Object upTo, Future<Boolean> previous, Promise<Void> end) {
+        Store legacy = domain.store(Side.LEGACY);
+        Future<Compared> compared = compare(domain, after, upTo);
+        Future<Object> next = upTo == null ? Future.succeededFuture() : legacy.boundary(legacy.database().work(), upTo, config.chunkSize());
+        Future.join(compared, next, previous).onComplete(ar -> {
+            if (ar.failed()) {
+                end.fail(ar.cause());
+            } else if (!previous.result()) {
+                end.complete();
+            } else if (upTo == null) {
+                record(domain, id, null, compared.result()).compose(ours -> ours ? done(id) : Future.succeededFuture()).onComplete(end);
+            } else {
+                ranges(domain, id, upTo, next.result(), record(domain, id, upTo, compared.result()), end);
+            }
+        });
+    }
+
+    private Future<Void> done(long id) {
+        return control().preparedQuery("UPDATE turnout_verification SET state = 'done', finished_at = now() WHERE id = $1 AND state = 'running'")
+                .execute(Tuple.of(id)).mapEmpty();
+    }
+
+    /** What one range holds on each side: record counts and the differences confirmed by a second look. */
+    private record Compared(long legacyRows, long newRows, Found found) {}
+
+    private Future<Compared> compare(Domain domain, Object after, Object upTo) {
         Normalization n = domain.normalization();
         Store legacy = domain.store(Side.LEGACY);
         Store target = domain.store(Side.NEW);
@@ -231,14 +273,14 @@ public class Verification {
             Future<Found> found = l.result().equals(t.result())
                     ? Future.succeededFuture(new Found(Set.of(), Set.of(), Set.of(), 0, 0))
                     : pilot.kept(domain).compose(kept -> drill(domain, after, upTo, kept));
-            return found.compose(f -> record(domain, id, upTo, l.result().count(), t.result().count(), f));
+            return found.map(f -> new Compared(l.result().count(), t.result().count(), f));
         });
     }
 
-    /** Keys that differ in a range, confirmed by a second look after the re-check delay. */
     /** What a range holds that differs; {@code acceptedExtra}: records only the new store held before the migration, which the domain keeps. */
     private record Found(Set<Object> missing, Set<Object> extra, Set<Object> different, int transientCount, int acceptedExtra) {}
 
+    /** Keys that differ in a range, confirmed by a second look after the re-check delay. */
     private Future<Found> drill(Domain domain, Object after, Object upTo, Set<Object> kept) {
         Normalization n = domain.normalization();
         Store legacy = domain.store(Side.LEGACY);
@@ -286,29 +328,34 @@ public class Verification {
         return out;
     }
 
-    private Future<Void> record(Domain domain, long id, Object upTo, long legacyRows, long newRows, Found f) {
+    /**
+     * Stores a range's findings and moves the run's cursor past it, in one transaction; false, with
+     * nothing stored, when the run has stopped or another replica has taken it over meanwhile.
+     */
+    private Future<Boolean> record(Domain domain, long id, Object upTo, Compared c) {
+        Found f = c.found();
         Future<Map<Object, List<String>>> fields = f.different().isEmpty()
                 ? Future.succeededFuture(Map.of())
                 : differingFields(domain, new ArrayList<>(f.different()));
-        return fields.compose(byKey -> control().withTransaction(tx -> {
-            List<Tuple> diffs = new ArrayList<>();
-            f.missing().forEach(k -> diffs.add(Tuple.of(id, domain.keyText(k), "missing", null)));
-            f.extra().forEach(k -> diffs.add(Tuple.of(id, domain.keyText(k), "extra", null)));
-            f.different().forEach(k -> diffs.add(Tuple.of(id, domain.keyText(k), "different",
-                    byKey.getOrDefault(k, List.of()).toArray(new String[0]))));
-            Future<?> stored = diffs.isEmpty() ? Future.succeededFuture()
-                    : tx.preparedQuery("INSERT INTO turnout_verification_diff (run_id, record_key, kind, fields) "
-                                    + "SELECT $1::bigint, $2::text, $3::text, $4::text[] WHERE (SELECT count(*) FROM turnout_verification_diff WHERE run_id = $1::bigint) < $5::int "
-                                    + "ON CONFLICT DO NOTHING")
-                            .executeBatch(diffs.stream().map(t -> t.addValue(config.maxStoredDifferences())).toList());
-            return stored.compose(v -> tx.preparedQuery("UPDATE turnout_verification SET cursor_key = $2, exhausted = $3, "
-                            + "ranges = ranges + 1, rows_legacy = rows_legacy + $4, rows_new = rows_new + $5, missing = missing + $6, "
-                            + "extra = extra + $7, different = different + $8, transient = transient + $9, heartbeat = now(), owner = $10, "
-                            + "accepted_extra = accepted_extra + $11 WHERE id = $1")
-                    .execute(Tuple.from(new Object[] {id, upTo == null ? null : domain.keyText(upTo), upTo == null, legacyRows, newRows,
-                        f.missing().size(), f.extra().size(), f.different().size(), f.transientCount(), owner, f.acceptedExtra()})))
-                    .mapEmpty();
-        }));
+        return fields.compose(byKey -> control().withTransaction(tx -> tx.preparedQuery("UPDATE turnout_verification SET cursor_key = $2, "
+                        + "exhausted = $3, ranges = ranges + 1, rows_legacy = rows_legacy + $4, rows_new = rows_new + $5, missing = missing + $6, "
+                        + "extra = extra + $7, different = different + $8, transient = transient + $9, heartbeat = now(), "
+                        + "accepted_extra = accepted_extra + $11 WHERE id = $1 AND state = 'running' AND owner = $10")
+                .execute(Tuple.from(new Object[] {id, upTo == null ? null : domain.keyText(upTo), upTo == null, c.legacyRows(), c.newRows(),
+                    f.missing().size(), f.extra().size(), f.different().size(), f.transientCount(), owner, f.acceptedExtra()}))
+                .compose(moved -> {
+                    if (moved.rowCount() == 0) return Future.succeededFuture(false);
+                    List<Tuple> diffs = new ArrayList<>();
+                    f.missing().forEach(k -> diffs.add(Tuple.of(id, domain.keyText(k), "missing", null)));
+                    f.extra().forEach(k -> diffs.add(Tuple.of(id, domain.keyText(k), "extra", null)));
+                    f.different().forEach(k -> diffs.add(Tuple.of(id, domain.keyText(k), "different",
+                            byKey.getOrDefault(k, List.of()).toArray(new String[0]))));
+                    return diffs.isEmpty() ? Future.succeededFuture(true)
+                            : tx.preparedQuery("INSERT INTO turnout_verification_diff (run_id, record_key, kind, fields) "
+                                            + "SELECT $1::bigint, $2::text, $3::text, $4::text[] WHERE (SELECT count(*) FROM turnout_verification_diff WHERE run_id = $1::bigint) < $5::int "
+                                            + "ON CONFLICT DO NOTHING")
+                                    .executeBatch(diffs.stream().map(t -> t.addValue(config.maxStoredDifferences())).toList()).map(true);
+                })));
     }
 
     /** Names of the fields that differ per key, compared in API shape with the domain's normalisation. */

@@ -213,6 +213,86 @@ class BackfillVerificationTest {
                 + "IS NOT DISTINCT FROM (n.user_id, n.peer_user_id, n.status, n.created_at)")).as("rows equal to legacy").isEqualTo(60);
     }
 
+    /**
+     * A verification run another replica took over (its heartbeat looked stale there) goes on there
+     * only: the range this replica was comparing when it happened is not recorded, nor any after it.
+     */
+    @Test
+    void aVerificationRunAnotherReplicaTookOverIsNoLongerRecordedHere() throws Exception {
+        List<String> said = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler log = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                said.add(String.valueOf(r.getMessage()));
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(io.turnout.sync.Verification.class.getName());
+        logger.addHandler(log);
+        io.vertx.sqlclient.SqlConnection client = databases.find("main").orElseThrow().pool().getConnection()
+                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        long run;
+        try {
+            // the run's first look at the legacy table waits for this lock
+            join(client.query("BEGIN").execute());
+            join(client.query("LOCK TABLE user_connections IN ACCESS EXCLUSIVE MODE").execute());
+            Response started = given().post("/admin/migrations/connections/verification");
+            assertThat(started.statusCode()).isEqualTo(202);
+            run = started.jsonPath().getLong("run");
+            await().atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(20)).until(() -> sql.count("main",
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%user_connections%AS chunk ORDER BY o DESC LIMIT 1%'") == 1);
+            // another replica takes the run over meanwhile (its heartbeat ahead, so this replica does not take it back)
+            sql.exec("main", "UPDATE turnout_verification SET owner = 'replica-b', heartbeat = now() + interval '1 hour' WHERE id = " + run);
+            join(client.query("COMMIT").execute());
+        } finally {
+            client.close();
+        }
+        try {
+            String stopped = "verification run " + run + " was taken over by another replica";
+            // until this replica says it stopped, or records the range after all
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
+                    .until(() -> said.stream().anyMatch(m -> m.contains(stopped))
+                            || sql.count("main", "SELECT ranges FROM turnout_verification WHERE id = " + run) > 0);
+            // the new store is empty: the range compared would have recorded 20,000 missing keys
+            assertThat(sql.row("main", "SELECT state, owner, ranges, cursor_key, missing FROM turnout_verification WHERE id = " + run))
+                    .containsEntry("state", "running").containsEntry("owner", "replica-b").containsEntry("ranges", 0)
+                    .containsEntry("missing", 0).containsEntry("cursor_key", null);
+            assertThat(sql.count("main", "SELECT count(*) FROM turnout_verification_diff WHERE run_id = " + run)).isZero();
+        } finally {
+            logger.removeHandler(log);
+        }
+        sql.exec("main", "DELETE FROM turnout_verification WHERE id = " + run);
+    }
+
+    /**
+     * A verification run whose replica stopped (its heartbeat went stale) is taken over and goes on
+     * from the last range it recorded: nothing before its cursor is compared again.
+     */
+    @Test
+    void aVerificationRunLeftByAStoppedReplicaGoesOnFromItsCursor() {
+        // three ranges recorded (keys up to 60000; the new store is empty, so all of them missing), then the replica stopped
+        long run = sql.count("main", "INSERT INTO turnout_verification (domain, state, owner, heartbeat, cursor_key, ranges, rows_legacy, missing) "
+                + "VALUES ('connections', 'running', 'stopped-replica', now() - interval '1 minute', '60000', 3, 60000, 60000) RETURNING id");
+        long after = sql.count("main", "SELECT count(*) FROM user_connections WHERE id > 60000");
+        assertThat(after).isPositive();
+
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() ->
+                !sql.row("main", "SELECT state FROM turnout_verification WHERE id = " + run).get("state").equals("running"));
+        Map<String, Object> done = sql.row("main", "SELECT state, owner, ranges, rows_legacy, rows_new, missing FROM turnout_verification WHERE id = " + run);
+        assertThat(done).containsEntry("state", "done").containsEntry("rows_legacy", 60000 + after).containsEntry("rows_new", 0L)
+                .containsEntry("missing", (int) (60000 + after));
+        assertThat((String) done.get("owner")).isNotEqualTo("stopped-replica");
+        assertThat((Integer) done.get("ranges")).isGreaterThan(3);
+        assertThat(sql.count("main", "SELECT count(*) FROM turnout_verification_diff WHERE run_id = " + run + " AND record_key::bigint <= 60000"))
+                .as("keys before the cursor compared again").isZero();
+        assertThat(sql.count("main", "SELECT count(*) FROM turnout_verification_diff WHERE run_id = " + run)).isPositive();
+    }
+
     private static <T> T join(io.vertx.core.Future<T> f) throws Exception {
         return f.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
