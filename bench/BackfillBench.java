@@ -43,8 +43,8 @@ public class BackfillBench {
 
         // baseline: one checksum scan of each table
         t0 = System.nanoTime();
-        sql(main, "SELECT count(*), sum(hashtextextended(ROW(id, user_id, connected_user_id, status, created_at)::text, 0)::numeric) FROM user_connections");
-        sql(main, "SELECT count(*), sum(hashtextextended(ROW(id, user_id, peer_user_id, status, created_at)::text, 0)::numeric) FROM company_connections");
+        sql(main, "SELECT count(*), sum(hashtextextended(ROW(id, user_id, connected_user_id, status, created_at)::text, 0)) FROM user_connections");
+        sql(main, "SELECT count(*), sum(hashtextextended(ROW(id, user_id, peer_user_id, status, created_at)::text, 0)) FROM company_connections");
         double baselineScan = seconds(t0);
         t0 = System.nanoTime();
         JsonObject verified = verify("connections");

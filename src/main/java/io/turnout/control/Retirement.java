@@ -682,7 +682,7 @@ public class Retirement {
 
     /** Row count and the sum of every row's 64-bit hash: equal for two tables holding the same rows, whatever their order. */
     private static Future<Fingerprint> fingerprint(SqlClient client, String table) {
-        return client.query("SELECT count(*), coalesce(sum(hashtextextended(x::text, 0)::numeric), 0)::text FROM "
+        return client.query("SELECT count(*), coalesce(sum(hashtextextended(x::text, 0)), 0)::text FROM "
                 + TableStore.quoteQualified(table) + " AS x").execute().map(rows -> {
                     Row r = rows.iterator().next();
                     return new Fingerprint(r.getLong(0), r.getString(1));

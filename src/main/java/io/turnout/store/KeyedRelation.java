@@ -142,7 +142,7 @@ abstract sealed class KeyedRelation implements Store permits TableStore, MappedS
     public Future<RangeSummary> summarize(SqlClient client, Object after, Object upTo, Normalization n) {
         List<Object> params = new ArrayList<>();
         String where = range(recordKey(), after, upTo, params);
-        return client.preparedQuery("SELECT count(*), coalesce(sum(" + hashSql(n) + "::numeric), 0) " + records() + where)
+        return client.preparedQuery("SELECT count(*), coalesce(sum(" + hashSql(n) + "), 0) " + records() + where)
                 .execute(Tuple.from(params)).map(rows -> {
                     Row r = rows.iterator().next();
                     return new RangeSummary(r.getLong(0), r.getBigDecimal(1));
