@@ -151,12 +151,21 @@ public class Databases {
 
     /**
      * A client for reads over a few connections, each pipelining up to {@code pipeline} statements;
-     * a read finding every place taken waits for one like a request for a pooled connection.
+     * a read finding every place taken waits for one like a request for a pooled connection. The
+     * connections are spread over the event loops as they open, and a read takes one on its own
+     * loop when there is one: whichever request opened them first, a read then neither hands its
+     * statement to another loop nor waits for that loop to hand back the answer.
      */
     private static SqlClient reads(String name, PgConnectOptions base, int size, int pipeline, int waitQueue, Duration connectionWait,
             Duration statement, Duration lock, TimeoutsConfig t, Vertx vertx) {
-        return PgBuilder.client().with(poolOptions(name, size, waitQueue, connectionWait))
+        return PgBuilder.client().with(poolOptions(name, size, waitQueue, connectionWait).setEventLoopSize(eventLoops(vertx)))
                 .connectingTo(bounded(name, base, statement, lock, t).setPipeliningLimit(pipeline)).using(vertx).build();
+    }
+
+    private static int eventLoops(Vertx vertx) {
+        int loops = 0;
+        for (io.netty.util.concurrent.EventExecutor ignored : vertx.nettyEventLoopGroup()) loops++;
+        return loops;
     }
 
     private static PoolOptions poolOptions(String name, int size, int waitQueue, Duration connectionWait) {
