@@ -34,8 +34,8 @@ import org.jboss.logging.Logger;
  * (count and checksum of its records in API shape, through its own mapping), and only ranges that
  * differ drilled down to keys. Keys that differ are checked again a moment later, and only those
  * that still differ are reported (with the names of the differing fields, never values): a write
- * in flight is not a difference. The run checkpoints after every range and holds one range in
- * memory at a time, so it resumes after a restart and scales to any table.
+ * in flight is not a difference. The run checkpoints after every range and holds the findings of
+ * two ranges in memory at most, so it resumes after a restart and scales to any table.
  */
 @Singleton
 public class Verification {
