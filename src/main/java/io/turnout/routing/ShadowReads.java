@@ -17,6 +17,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
 
@@ -44,6 +45,10 @@ public class ShadowReads {
     private final Vertx vertx;
     private final long confirmDelayMillis;
     private final AtomicInteger inFlight = new AtomicInteger();
+    /** Each domain's comparison rules, worked out once (they depend on configuration only). */
+    private final Map<String, Normalization> rules = new ConcurrentHashMap<>();
+    /** turnout_shadow_reads by domain, then result, registered once each. */
+    private final Map<String, Map<String, Counter>> counters = new ConcurrentHashMap<>();
 
     /** Comparisons running now (a read, and its confirming re-read after a delay). */
     public int inFlight() {
@@ -81,7 +86,7 @@ public class ShadowReads {
             keys.forEach(k -> count(domain, stage, "dropped"));
             return;
         }
-        Normalization compare = normalization(domain);
+        Normalization compare = rules.computeIfAbsent(domain.name(), n -> normalization(domain));
         read(other, keys, domain)
                 .compose(theirs -> {
                     List<Object> differing = new ArrayList<>();
@@ -148,11 +153,12 @@ public class ShadowReads {
 
     private void count(Domain domain, Stage stage, String result) {
         stats.count(domain, stage, result);
-        Counter.builder("turnout_shadow_reads")
-                .description("Sampled reads compared with the other store, by result: match, mismatch (confirmed), transient, error, dropped")
-                .tag("domain", domain.name())
-                .tag("result", result)
-                .register(registry)
+        counters.computeIfAbsent(domain.name(), d -> new ConcurrentHashMap<>())
+                .computeIfAbsent(result, r -> Counter.builder("turnout_shadow_reads")
+                        .description("Sampled reads compared with the other store, by result: match, mismatch (confirmed), transient, error, dropped")
+                        .tag("domain", domain.name())
+                        .tag("result", r)
+                        .register(registry))
                 .increment();
     }
 }

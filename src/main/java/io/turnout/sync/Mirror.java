@@ -107,10 +107,14 @@ public class Mirror {
                     // in one database the source is read on the same connection: a lock is never held
                     // while waiting for a second connection from the pool other syncs need too
                     SqlClient sourceClient = from.database().equals(to.database()) ? tx : from.database().work();
+                    // the key locks are sent right behind the fence's statement, on the same connection: one
+                    // round trip for both, and PostgreSQL still takes them after the fence, in that order
                     Future<Void> entered = entering == null ? Future.succeededFuture() : StoreFence.enter(tx, domain, entering);
-                    return entered.compose(e -> tx.preparedQuery("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(n, 0) AS h "
+                    Future<?> locked = tx.preparedQuery("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(n, 0) AS h "
                                     + "FROM unnest($1::text[]) AS n) AS l ORDER BY h")
-                            .execute(Tuple.of(names)))
+                            .execute(Tuple.of(names));
+                    // a refusal by the fence is the failure to report, not the aborted transaction the locks then met
+                    return Future.join(entered, locked).recover(e -> Future.failedFuture(entered.failed() ? entered.cause() : e))
                             .compose(v -> from.getAll(sourceClient, keys))
                             .compose(present -> {
                                 Set<Object> found = new HashSet<>();

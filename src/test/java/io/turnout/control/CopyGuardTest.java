@@ -157,4 +157,42 @@ class CopyGuardTest {
         assertThat(sql.count("messages", "SELECT count(*) FROM messages"))
                 .isEqualTo(sql.count("main", "SELECT count(*) FROM direct_messages"));
     }
+
+    @Inject
+    io.turnout.sync.Mirror mirror;
+
+    @Inject
+    io.turnout.domain.Domains domains;
+
+    /**
+     * A copy routed by a stage the target database's fence does not name (the fleet moved on, or a
+     * switch is under way there) is refused by that database and writes nothing; the refusal is
+     * what its owner sees, so it is retried later rather than failed.
+     */
+    @Test
+    void aCopyTheTargetDatabasesFenceDoesNotAdmitIsRefusedThereAndWritesNothing() throws Exception {
+        Flags.stage("messages", Stage.DUAL_WRITE);
+        io.turnout.domain.Domain messages = domains.find("messages").orElseThrow();
+        List<Object> keys = List.of(1L, 2L, 3L);
+        // a switch under way in the messages database: its fence names no stage
+        sql.exec("messages", "UPDATE turnout_fence SET stage = NULL WHERE domain = 'messages'");
+        try {
+            Throwable refused = null;
+            try {
+                mirror.syncAll(messages, keys, io.turnout.domain.Side.LEGACY, io.turnout.domain.Side.NEW)
+                        .toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                refused = e.getCause();
+            }
+            assertThat(refused).as("the copy fails").isNotNull();
+            assertThat(io.turnout.fleet.StoreFence.isFenced(refused)).as("refused by the fence: " + refused).isTrue();
+            assertThat(sql.count("messages", "SELECT count(*) FROM messages")).as("rows written").isZero();
+        } finally {
+            sql.exec("messages", "UPDATE turnout_fence SET stage = 'dual_write' WHERE domain = 'messages'");
+        }
+        // admitted again, the same copy writes the three rows
+        assertThat(mirror.syncAll(messages, keys, io.turnout.domain.Side.LEGACY, io.turnout.domain.Side.NEW)
+                .toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(3);
+        assertThat(sql.count("messages", "SELECT count(*) FROM messages WHERE id IN (1, 2, 3)")).isEqualTo(3);
+    }
 }
