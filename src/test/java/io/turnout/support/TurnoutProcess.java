@@ -172,10 +172,20 @@ public final class TurnoutProcess implements AutoCloseable {
         return this;
     }
 
-    /** Stops it as an operator does (SIGTERM) and waits until it has exited. */
+    /**
+     * Stops it as an operator does (SIGTERM) and waits until it has exited; one that has not
+     * after a minute is killed, and the test fails.
+     */
     public void stop() {
         process.destroy();
-        process.onExit().join();
+        try {
+            process.onExit().get(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            process.destroyForcibly().onExit().orTimeout(30, java.util.concurrent.TimeUnit.SECONDS).join();
+            throw new IllegalStateException("Turnout did not stop within 60 s of SIGTERM; killed it. See " + dir.resolve("turnout.log"));
+        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Sets an environment variable for the next start. */
@@ -265,8 +275,11 @@ public final class TurnoutProcess implements AutoCloseable {
 
     @Override
     public void close() {
-        if (process != null && process.isAlive()) stop();
-        stopOrphanedPostgres();
+        try {
+            if (process != null && process.isAlive()) stop();
+        } finally {
+            stopOrphanedPostgres();
+        }
     }
 
     /** A Turnout killed by a test leaves its embedded PostgreSQL running: stopped here, so no server outlives its test. */
