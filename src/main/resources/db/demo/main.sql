@@ -366,3 +366,17 @@ SELECT md5('pilot-flow' || g)::uuid, md5('pilot-import' || (2 + g % 3))::uuid, '
        timestamptz '2025-10-06 00:00:00+00' + g * interval '1 hour', timestamptz '2025-10-06 00:00:00+00' + g * interval '2 hours'
 FROM generate_series(1, 4) AS g
 WHERE NOT EXISTS (SELECT 1 FROM v3_discovery_flows);
+
+-- Tables just filled have no statistics until autovacuum's next pass, up to a minute later; until
+-- then the planner guesses, and a prepared list by user_id walks the whole primary key. Analyse
+-- those the demo filled (a table once analysed has statistics and is not analysed again).
+DO $$
+DECLARE t regclass;
+BEGIN
+    FOR t IN SELECT c.oid::regclass FROM pg_class c
+             WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+               AND c.relname NOT LIKE 'turnout\_%' AND NOT EXISTS (SELECT 1 FROM pg_statistic s WHERE s.starelid = c.oid)
+    LOOP
+        EXECUTE format('ANALYZE %s', t);
+    END LOOP;
+END $$;

@@ -41,6 +41,13 @@ class EventLoopsTest {
     }
 
     @Test
+    void theEventLoopsUseEpollOnLinux() {
+        // the image and the machines Turnout runs on are Linux on x86-64, where the epoll transport is bundled
+        assertThat(System.getProperty("os.name")).isEqualTo("Linux");
+        assertThat(vertx.isNativeTransportEnabled()).as("epoll transport (%s)", vertx.unavailableNativeTransportCause()).isTrue();
+    }
+
+    @Test
     void aSettingAnywhereElseWins() {
         SmallRyeConfig config = new SmallRyeConfigBuilder().withSources(new EventLoops(),
                 new PropertiesConfigSource(Map.of(EventLoops.PROPERTY, "7"), "environment", 300)).build();
