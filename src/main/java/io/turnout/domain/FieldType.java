@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.vertx.sqlclient.Row;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.Locale;
 import java.util.UUID;
@@ -137,7 +136,7 @@ public enum FieldType {
                 g.writeBoolean((Boolean) value);
                 return;
             case TIMESTAMP:
-                g.writeString(DateTimeFormatter.ISO_INSTANT.format(((OffsetDateTime) value).toInstant()));
+                g.writeString(Timestamps.iso((OffsetDateTime) value));
                 return;
             case JSON:
                 g.writeRawValue(value.toString());
@@ -156,7 +155,7 @@ public enum FieldType {
             case BOOLEAN:
                 return f.booleanNode((Boolean) value);
             case TIMESTAMP:
-                return f.textNode(DateTimeFormatter.ISO_INSTANT.format(((OffsetDateTime) value).toInstant()));
+                return f.textNode(Timestamps.iso((OffsetDateTime) value));
             case JSON:
                 return (JsonNode) value;
             default:

@@ -12,7 +12,16 @@ public final class Record {
     private final Map<String, Object> values;
 
     public Record(Map<String, Object> values) {
-        this.values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
+        this(new LinkedHashMap<>(values));
+    }
+
+    private Record(LinkedHashMap<String, Object> own) {
+        this.values = Collections.unmodifiableMap(own);
+    }
+
+    /** A record of a map the caller has just built and hands over: it is not copied, and must not be changed after. */
+    public static Record owning(LinkedHashMap<String, Object> values) {
+        return new Record(values);
     }
 
     public Object get(String field) {

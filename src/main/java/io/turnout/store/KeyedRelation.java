@@ -58,12 +58,12 @@ abstract sealed class KeyedRelation implements Store permits TableStore, MappedS
 
     /** A row whose columns are the fields in selection order, as a record. */
     final Record toRecord(Row row) {
-        Map<String, Object> values = new java.util.LinkedHashMap<>();
+        java.util.LinkedHashMap<String, Object> values = new java.util.LinkedHashMap<>();
         for (int i = 0; i < selected.size(); i++) {
             Field f = selected.get(i);
             values.put(f.name(), f.type().read(row, i));
         }
-        return new Record(values);
+        return Record.owning(values);
     }
 
     /** The key field. */
