@@ -7,8 +7,8 @@ import java.time.format.DateTimeFormatter;
 /**
  * Timestamps as the API shows them: {@link DateTimeFormatter#ISO_INSTANT}'s text
  * ({@code 2024-01-01T00:17:00Z}, a fraction only when there is one, in groups of three digits),
- * written without the formatter's general machinery, which a list page
- * otherwise pays on every row. Years outside 0000-9999 and values not in UTC take the formatter.
+ * written without the formatter's general machinery, which a list page otherwise pays on every
+ * row. Years outside 0000-9999 and values not in UTC take the formatter.
  */
 final class Timestamps {
     /** The longest text the fast path writes: {@code 9999-12-31T23:59:59.999999999Z}. */
