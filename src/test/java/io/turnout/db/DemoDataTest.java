@@ -40,7 +40,7 @@ class DemoDataTest {
                         + "WHERE user_id = $1 ORDER BY id LIMIT $2").execute())
                 .compose(v -> c.query("EXPLAIN EXECUTE demo_list(5, 50)").execute())
                 .map(DemoDataTest::lines)
-                .eventually(() -> c.query("DEALLOCATE ALL; RESET plan_cache_mode; RESET search_path").execute()))
+                .eventually(() -> c.query("DEALLOCATE demo_list; RESET plan_cache_mode; RESET search_path").execute()))
                 .toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
         try {
             List<String> analysed = lines(databases.find("main").orElseThrow().pool()
