@@ -191,10 +191,12 @@ public class OutboxRelay {
                 byRoute.computeIfAbsent(List.of(into.other(), into), r -> new ArrayList<>()).add(e);
             }
             Future<Integer> chain = Future.succeededFuture(0);
-            for (List<Outbox.Entry> group : byRoute.values()) {
+            for (Map.Entry<List<io.turnout.domain.Side>, List<Outbox.Entry>> route : byRoute.entrySet()) {
+                List<Outbox.Entry> group = route.getValue();
                 List<Object> keys = group.stream().map(e -> (Object) domain.key().type().fromText(e.key())).distinct().toList();
                 List<Long> ids = group.stream().map(Outbox.Entry::id).toList();
-                chain = chain.compose(n -> mirror.syncFenced(domain, keys, group.get(0).source(), group.get(0).target())
+                // by the route, as the relay copies: an entry written before authority last moved names the old direction
+                chain = chain.compose(n -> mirror.syncFenced(domain, keys, route.getKey().get(0), route.getKey().get(1))
                         .compose(v -> outbox.doneAll(db, ids)).map(v -> n + keys.size()));
             }
             return chain.compose(n -> drain(db, domain, deadlineNanos).map(m -> n + m));
