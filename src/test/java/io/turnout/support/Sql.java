@@ -52,6 +52,18 @@ public final class Sql {
                 + count("messages", "SELECT count(*) FROM turnout_outbox WHERE domain = $1", domain);
     }
 
+    /**
+     * Domain messages at dual_write from scratch: its new table empty and no outbox entry of it in
+     * either database, stepped back to legacy first so no mirror is under way meanwhile.
+     */
+    public void messagesAtDualWriteFromEmpty() {
+        Flags.stage("messages", io.turnout.routing.Stage.LEGACY);
+        exec("messages", "TRUNCATE messages");
+        exec("main", "DELETE FROM turnout_outbox WHERE domain = 'messages'");
+        exec("messages", "DELETE FROM turnout_outbox WHERE domain = 'messages'");
+        Flags.stage("messages", io.turnout.routing.Stage.DUAL_WRITE);
+    }
+
     /** Waits until every second write of the domain is done. */
     public void awaitOutboxEmpty(String domain) {
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).pollInterval(java.time.Duration.ofMillis(20))

@@ -42,11 +42,7 @@ class ParkedKeysTest {
     @BeforeEach
     void setUp() {
         sql = new Sql(databases);
-        Flags.stage("messages", Stage.LEGACY);
-        sql.exec("messages", "TRUNCATE messages");
-        sql.exec("main", "DELETE FROM turnout_outbox WHERE domain = 'messages'");
-        sql.exec("messages", "DELETE FROM turnout_outbox WHERE domain = 'messages'");
-        Flags.stage("messages", Stage.DUAL_WRITE);
+        sql.messagesAtDualWriteFromEmpty();
     }
 
     @AfterEach
