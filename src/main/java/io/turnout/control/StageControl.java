@@ -342,22 +342,50 @@ public class StageControl {
             hold(d, step, failing);
             return;
         }
-        if (step.movesAuthority()) {
-            coordinated(d, () -> fenced(d, row, step, all));
-        } else {
-            // the databases' fences move first: a replica still routing by the old stage is refused there from now on
-            coordinated(d, () -> {
-                boolean taken = false;
-                try {
-                    Duration limit = config.stages().fenceTimeout();
-                    await(StoreFence.setAll(d, step.to(), limit), limit.plusSeconds(1), "set the fences of " + d.name());
-                    taken = apply(d, row, step, all, APPLY_TIMEOUT, Map.of());
-                } finally {
-                    if (!taken) reopen(d, step.from());
-                }
-                return taken;
-            });
-        }
+        take(d, row, step, all);
+    }
+
+    /**
+     * Takes a step whose gates passed, under the domain's coordinator lock; returns whether it was
+     * taken. The row was read before the lock: another replica may have taken this very step (or
+     * another) and released the lock in between, so the stage is read again under the lock first,
+     * and a step that no longer starts from it is not taken. Taking it from the stale row would
+     * drain by the old authority, copying the store that was authoritative over the one that is,
+     * and then set the fences back to a stage the fleet has left.
+     */
+    boolean take(Domain d, StageRow row, Step step, List<Gate> passed) {
+        if (step.movesAuthority()) return coordinated(d, () -> startsFromRecorded(d, step) && fenced(d, row, step, passed)).orElse(false);
+        // the databases' fences move first: a replica still routing by the old stage is refused there from now on
+        return coordinated(d, () -> {
+            if (!startsFromRecorded(d, step)) return false;
+            boolean taken = false;
+            try {
+                Duration limit = config.stages().fenceTimeout();
+                await(StoreFence.setAll(d, step.to(), limit), limit.plusSeconds(1), "set the fences of " + d.name());
+                taken = apply(d, row, step, passed, APPLY_TIMEOUT, Map.of());
+            } finally {
+                if (!taken) reopenAtRecorded(d);
+            }
+            return taken;
+        }).orElse(false);
+    }
+
+    /**
+     * Whether the recorded stage, read again under the coordinator lock, is still where the step
+     * starts; this replica routes by what it reads either way.
+     */
+    private boolean startsFromRecorded(Domain d, Step step) {
+        StageRow now = await(row(d), READ_TIMEOUT, "re-read the stage of " + d.name());
+        if (now == null || now.applied() == null) return false;
+        follow(d, now.applied(), "the control database records it");
+        if (now.applied() == step.from()) return true;
+        LOG.infof("Domain %s: step %s not taken: the recorded stage is %s already", d.name(), step, now.applied().label());
+        return false;
+    }
+
+    /** Runs {@code work} on the stage thread, where every stage change of this replica happens, and waits for it (tests). */
+    <T> T onStageThread(java.util.concurrent.Callable<T> work) throws Exception {
+        return timer.submit(work).get(2 * APPLY_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
     }
 
     /**
@@ -365,6 +393,7 @@ public class StageControl {
      * timeout, since writes queue behind a fence change; what is left is repaired by a later pass.
      */
     private void reopen(Domain d, Stage stage) {
+        if (stage == null) return;
         try {
             Duration limit = config.stages().fenceTimeout();
             await(StoreFence.setAll(d, stage, limit), limit.plusSeconds(1), "reopen the fences of " + d.name());
@@ -372,6 +401,25 @@ public class StageControl {
             LOG.errorf("Domain %s: fences not reset to %s (%s); writes are refused until the next pass sets them", d.name(),
                     stage.label(), e.getMessage());
         }
+    }
+
+    /**
+     * After a step not taken for a reason other than a failure of its own: the recorded stage
+     * changed without the coordinator lock, so the fences are set to what it records now (left
+     * closed, every write refused, when it cannot be read: a later pass reconciles them).
+     */
+    private void reopenAtRecorded(Domain d) {
+        Stage recorded;
+        try {
+            StageRow now = await(row(d), READ_TIMEOUT, "re-read the stage of " + d.name());
+            recorded = now == null ? null : now.applied();
+        } catch (RuntimeException e) {
+            LOG.errorf("Domain %s: recorded stage unreadable after a step not taken (%s); the fences stay as they are until a pass "
+                    + "reconciles them", d.name(), e.getMessage());
+            return;
+        }
+        if (recorded != null) follow(d, recorded, "the control database records it");
+        reopen(d, recorded);
     }
 
     /** Routes by the stage the control database records when it differs from this process's (set by another replica or an operator). */
@@ -478,7 +526,7 @@ public class StageControl {
             touched = true;
             await(StoreFence.setAll(d, null, remaining(deadline)), remaining(deadline), phase);
             phase = "draining the outbox";
-            drained = await(relay.drain(d, deadline), remaining(deadline), phase);
+            drained = await(relay.drain(d, step.from(), deadline), remaining(deadline), phase);
             phase = "opening the fence at " + step.to().label();
             await(StoreFence.setAll(d, step.to(), remaining(deadline)), remaining(deadline), phase);
             phase = "recording the switch";
@@ -501,7 +549,11 @@ public class StageControl {
             }
         } finally {
             // a switch not taken reopens the fences at the stage that stays; an unknown outcome leaves them closed
-            if (!taken && known && touched) reopen(d, step.from());
+            if (!taken && known && touched) {
+                // failed under the lock: the recorded stage is the one the step started from
+                if (failure != null) reopen(d, step.from());
+                else reopenAtRecorded(d);
+            }
             int writesHeld = fence.open(d.name());
             double seconds = (System.nanoTime() - start) / 1e9;
             String outcome = taken ? "switched" : "aborted";

@@ -61,7 +61,7 @@ public class Mirror {
         return fence.enterCopy(domain.name()).compose(v -> {
             Future<Integer> done;
             try {
-                done = copy(domain, keys, source, target, true);
+                done = copy(domain, stages.get(domain.name()), keys, source, target, true);
             } catch (RuntimeException e) {
                 done = Future.failedFuture(e);
             }
@@ -72,19 +72,18 @@ public class Mirror {
     /**
      * {@link #syncAll} for the write fence's own drain, which runs while the fence is closed in this
      * replica and in every database of the domain (so it does not enter the database's fence).
-     * Like every copy, refused into the store that is authoritative at the applied stage.
+     * Refused into the store that is authoritative at {@code stage}, the stage the switch starts from.
      */
-    public Future<Integer> syncFenced(Domain domain, List<Object> keys, Side source, Side target) {
-        return copy(domain, keys, source, target, false);
+    public Future<Integer> syncFenced(Domain domain, Stage stage, List<Object> keys, Side source, Side target) {
+        return copy(domain, stage, keys, source, target, false);
     }
 
     /**
-     * Copies in groups; with {@code entering}, each group's transaction on the target first enters
-     * the domain's fence in that database with this replica's stage, so a copy routed by a stage the
-     * fleet has left is refused there (and retried by its owner) rather than written.
+     * Copies in groups, routed by {@code stage}; with {@code entering}, each group's transaction on
+     * the target first enters the domain's fence in that database with that stage, so a copy routed
+     * by a stage the fleet has left is refused there (and retried by its owner) rather than written.
      */
-    private Future<Integer> copy(Domain domain, List<Object> keys, Side source, Side target, boolean entering) {
-        Stage stage = stages.get(domain.name());
+    private Future<Integer> copy(Domain domain, Stage stage, List<Object> keys, Side source, Side target, boolean entering) {
         if (stage.authoritative() == target) {
             return Future.failedFuture(new IllegalStateException("copy of domain " + domain.name() + " into the " + target.label()
                     + " store refused: it is authoritative at " + stage.label()));
@@ -114,52 +113,74 @@ public class Mirror {
                                     + "FROM unnest($1::text[]) AS n) AS l ORDER BY h")
                             .execute(Tuple.of(names));
                     // a refusal by the fence is the failure to report, not the aborted transaction the locks then met
-                    return Future.join(entered, locked).recover(e -> Future.failedFuture(entered.failed() ? entered.cause() : e))
-                            .compose(v -> from.getAll(sourceClient, keys))
-                            .compose(present -> {
-                                Set<Object> found = new HashSet<>();
-                                present.forEach(r -> found.add(r.get(domain.key().name())));
-                                List<Object> gone = keys.stream().filter(k -> !found.contains(k)).toList();
-                                return to.putAll(tx, present, domain.copiedFrom(source))
-                                        .compose(v -> to.deleteAll(tx, gone))
-                                        .compose(v -> applyOwned(tx, sourceClient, domain, found, source, target, applied))
-                                        .map(present.size());
-                            });
+                    Future<List<OwnedEntry>> owned = Future.join(entered, locked)
+                            .recover(e -> Future.failedFuture(entered.failed() ? entered.cause() : e))
+                            .compose(v -> ownedEntries(sourceClient, domain, keys, source, target));
+                    // the source's rows are read after its outbox: every entry applied below belongs to a write the rows include
+                    return owned.compose(entries -> from.getAll(sourceClient, keys).compose(present -> {
+                        Set<Object> found = new HashSet<>();
+                        present.forEach(r -> found.add(r.get(domain.key().name())));
+                        List<Object> gone = keys.stream().filter(k -> !found.contains(k)).toList();
+                        return to.putAll(tx, present, domain.copiedFrom(source))
+                                .compose(v -> to.deleteAll(tx, gone))
+                                .compose(v -> applyOwned(tx, domain, entries, found, target, applied))
+                                .map(present.size());
+                    }));
                 })
                 .compose(n -> applied.isEmpty() ? Future.succeededFuture(n)
                         : from.database().work().preparedQuery("DELETE FROM turnout_outbox WHERE id = ANY($1)")
                                 .execute(Tuple.of(applied.toArray(new Long[0]))).map(n));
     }
 
+    /** A pending outbox entry carrying what a client wrote to fields only the target holds. */
+    private record OwnedEntry(long id, String key, String owned) {}
+
     /**
-     * Sets what clients wrote to fields only the target holds, from every pending outbox entry of
-     * these keys in the order they were written, so the newest write wins. The entries applied are
-     * collected for deletion once the target has committed: a later sync sees only newer ones.
+     * The pending outbox entries of these keys that carry values for fields only the target holds,
+     * in the order they were written; none where no field can be carried this way (e.g. new ->
+     * legacy for the seed domains).
      */
-    private Future<Void> applyOwned(SqlConnection tx, SqlClient sourceClient, Domain domain, Set<Object> keys, Side source, Side target,
-            List<Long> applied) {
-        // no outbox read where no field can be carried this way (e.g. new -> legacy for the seed domains)
-        if (keys.isEmpty() || !domain.carries(source, target) || !(domain.store(target) instanceof TableStore to)) {
-            return Future.succeededFuture();
+    private static Future<List<OwnedEntry>> ownedEntries(SqlClient sourceClient, Domain domain, List<Object> keys, Side source,
+            Side target) {
+        if (keys.isEmpty() || !domain.carries(source, target) || !(domain.store(target) instanceof TableStore)) {
+            return Future.succeededFuture(List.of());
         }
         String[] texts = keys.stream().map(domain::keyText).toArray(String[]::new);
         return sourceClient
                 .preparedQuery("SELECT id, record_key, owned::text FROM turnout_outbox WHERE domain = $1 AND target = $2 "
                         + "AND record_key = ANY($3) AND owned IS NOT NULL ORDER BY id")
                 .execute(Tuple.of(domain.name(), target.label(), texts))
-                .compose(rows -> {
-                    Map<String, Owned> byKey = new LinkedHashMap<>();
-                    for (Row r : rows) {
-                        applied.add(r.getLong(0));
-                        byKey.merge(r.getString(1), Owned.fromJson(domain, r.getString(2)), Owned::then);
-                    }
-                    Future<Void> chain = Future.succeededFuture();
-                    for (Map.Entry<String, Owned> e : byKey.entrySet()) {
-                        Object key = domain.key().type().fromText(e.getKey());
-                        chain = chain.compose(v -> to.applyOwned(tx, key, e.getValue()));
-                    }
-                    return chain;
+                .map(rows -> {
+                    List<OwnedEntry> out = new ArrayList<>();
+                    for (Row r : rows) out.add(new OwnedEntry(r.getLong(0), r.getString(1), r.getString(2)));
+                    return out;
                 });
     }
-}
 
+    /**
+     * Sets what clients wrote to fields only the target holds, from the entries of the keys the
+     * source holds, in the order they were written, so the newest write wins. The entries applied
+     * are collected for deletion once the target has committed: a later sync sees only newer ones.
+     * They were read before the source's rows, so the rows copied include every write they carry;
+     * an entry written after that read stays for the sync its own write triggers.
+     */
+    private static Future<Void> applyOwned(SqlConnection tx, Domain domain, List<OwnedEntry> entries, Set<Object> found, Side target,
+            List<Long> applied) {
+        if (entries.isEmpty()) return Future.succeededFuture();
+        TableStore to = (TableStore) domain.store(target);
+        Set<String> present = new HashSet<>();
+        found.forEach(k -> present.add(domain.keyText(k)));
+        Map<String, Owned> byKey = new LinkedHashMap<>();
+        for (OwnedEntry e : entries) {
+            if (!present.contains(e.key())) continue;
+            applied.add(e.id());
+            byKey.merge(e.key(), Owned.fromJson(domain, e.owned()), Owned::then);
+        }
+        Future<Void> chain = Future.succeededFuture();
+        for (Map.Entry<String, Owned> e : byKey.entrySet()) {
+            Object key = domain.key().type().fromText(e.getKey());
+            chain = chain.compose(v -> to.applyOwned(tx, key, e.getValue()));
+        }
+        return chain;
+    }
+}

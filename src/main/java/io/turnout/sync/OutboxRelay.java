@@ -165,19 +165,20 @@ public class OutboxRelay {
     }
 
     /**
-     * Brings over every outbox entry of the domain now, due or not, for the write fence: fails at
-     * once when a key is parked, and when the work is not done by {@code deadlineNanos}
+     * Brings over every outbox entry of the domain now, due or not, for the write fence: each key
+     * from the store authoritative at {@code stage}, the one the switch starts from, into the other.
+     * Fails at once when a key is parked, and when the work is not done by {@code deadlineNanos}
      * ({@link System#nanoTime()}). Returns how many keys it brought over.
      */
-    public Future<Integer> drain(Domain domain, long deadlineNanos) {
+    public Future<Integer> drain(Domain domain, io.turnout.routing.Stage stage, long deadlineNanos) {
         Future<Integer> total = Future.succeededFuture(0);
         for (Database db : databasesOf(domain)) {
-            total = total.compose(n -> drain(db, domain, deadlineNanos).map(m -> n + m));
+            total = total.compose(n -> drain(db, domain, stage, deadlineNanos).map(m -> n + m));
         }
         return total;
     }
 
-    private Future<Integer> drain(Database db, Domain domain, long deadlineNanos) {
+    private Future<Integer> drain(Database db, Domain domain, io.turnout.routing.Stage stage, long deadlineNanos) {
         if (System.nanoTime() > deadlineNanos) {
             return Future.failedFuture(new IllegalStateException("outbox of domain " + domain.name() + " in database " + db.name()
                     + " not drained in time"));
@@ -185,7 +186,7 @@ public class OutboxRelay {
         return outbox.pending(db, domain.name(), batchSize).compose(entries -> {
             if (entries.isEmpty()) return Future.succeededFuture(0);
             Map<List<io.turnout.domain.Side>, List<Outbox.Entry>> byRoute = new HashMap<>();
-            io.turnout.domain.Side authoritative = stages.get(domain.name()).authoritative();
+            io.turnout.domain.Side authoritative = stage.authoritative();
             for (Outbox.Entry e : entries) {
                 io.turnout.domain.Side into = authoritative == e.target() ? e.source() : e.target();
                 byRoute.computeIfAbsent(List.of(into.other(), into), r -> new ArrayList<>()).add(e);
@@ -196,10 +197,10 @@ public class OutboxRelay {
                 List<Object> keys = group.stream().map(e -> (Object) domain.key().type().fromText(e.key())).distinct().toList();
                 List<Long> ids = group.stream().map(Outbox.Entry::id).toList();
                 // by the route, as the relay copies: an entry written before authority last moved names the old direction
-                chain = chain.compose(n -> mirror.syncFenced(domain, keys, route.getKey().get(0), route.getKey().get(1))
+                chain = chain.compose(n -> mirror.syncFenced(domain, stage, keys, route.getKey().get(0), route.getKey().get(1))
                         .compose(v -> outbox.doneAll(db, ids)).map(v -> n + keys.size()));
             }
-            return chain.compose(n -> drain(db, domain, deadlineNanos).map(m -> n + m));
+            return chain.compose(n -> drain(db, domain, stage, deadlineNanos).map(m -> n + m));
         });
     }
 

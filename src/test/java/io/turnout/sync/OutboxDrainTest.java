@@ -70,7 +70,7 @@ class OutboxDrainTest {
                 + "('messages', '" + stale + "', 'new', 'legacy', now() + interval '1 hour'), "
                 + "('messages', '" + fresh + "', 'legacy', 'new', now() + interval '1 hour')");
 
-        int drained = relay.drain(domains.find("messages").orElseThrow(), System.nanoTime() + TimeUnit.SECONDS.toNanos(10))
+        int drained = relay.drain(domains.find("messages").orElseThrow(), Stage.DUAL_WRITE, System.nanoTime() + TimeUnit.SECONDS.toNanos(10))
                 .toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
 
         assertThat(drained).isEqualTo(2);
