@@ -1,11 +1,8 @@
 package io.turnout.control;
 
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.quarkus.test.junit.QuarkusTest;
-import io.restassured.http.ContentType;
-import io.restassured.response.Response;
 import io.turnout.db.Databases;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Domains;
@@ -16,7 +13,6 @@ import io.turnout.support.Sql;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -58,11 +54,13 @@ class StaleStepTest {
         Flags.stage("messages", Stage.LEGACY);
     }
 
-    private long post(String content) {
-        Response r = given().contentType(ContentType.JSON).body(Map.of("sender_id", 1, "recipient_id", 2, "content", content))
-                .post("/data/messages");
-        assertThat(r.statusCode()).as(r.asString()).isEqualTo(201);
-        return r.jsonPath().getLong("id");
+    /** What another replica does when it takes a step to {@code stage}: the databases' fences, then the recorded stage. */
+    private void anotherReplicaSteps(String stage) {
+        for (String db : List.of("main", "messages")) {
+            sql.rows(db, "UPDATE turnout_fence SET stage = $1, epoch = epoch + 1 WHERE domain = 'messages'", stage);
+        }
+        sql.rows("main", "UPDATE turnout_stage SET applied = $1, desired = $1, changed_at = clock_timestamp() WHERE domain = 'messages'",
+                stage);
     }
 
     private long audited(String action) {
@@ -71,8 +69,8 @@ class StaleStepTest {
 
     @Test
     void aStepAnotherReplicaTookAfterThisOneReadTheRowIsNotTakenAgain() throws Exception {
-        long kept = post("before the switch");
-        long deleted = post("deleted at shadow");
+        long kept = Sql.postMessage("before the switch");
+        long deleted = Sql.postMessage("deleted at shadow");
         sql.awaitOutboxEmpty("messages");
         Flags.stage("messages", Stage.LIVE);
         Domain messages = domains.find("messages").orElseThrow();
@@ -81,12 +79,7 @@ class StaleStepTest {
 
         boolean taken = control.onStageThread(() -> {
             StageRow read = StageControl.await(control.row(messages), Duration.ofSeconds(10), "read the row");
-            // another replica takes live -> shadow: the databases' fences, then the recorded stage
-            for (String db : List.of("main", "messages")) {
-                sql.exec(db, "UPDATE turnout_fence SET stage = 'shadow', epoch = epoch + 1 WHERE domain = 'messages'");
-            }
-            sql.exec("main", "UPDATE turnout_stage SET applied = 'shadow', desired = 'shadow', changed_at = clock_timestamp() "
-                    + "WHERE domain = 'messages'");
+            anotherReplicaSteps("shadow");
             // clients write through it at shadow: legacy is authoritative, the mirror into new not done yet
             sql.exec("main", "UPDATE direct_messages SET body = 'written at shadow' WHERE id = " + kept);
             sql.exec("main", "DELETE FROM direct_messages WHERE id = " + deleted);
@@ -119,12 +112,7 @@ class StaleStepTest {
 
         boolean taken = control.onStageThread(() -> {
             StageRow read = StageControl.await(control.row(messages), Duration.ofSeconds(10), "read the row");
-            // another replica takes dual_write -> shadow
-            for (String db : List.of("main", "messages")) {
-                sql.exec(db, "UPDATE turnout_fence SET stage = 'shadow', epoch = epoch + 1 WHERE domain = 'messages'");
-            }
-            sql.exec("main", "UPDATE turnout_stage SET applied = 'shadow', desired = 'shadow', changed_at = clock_timestamp() "
-                    + "WHERE domain = 'messages'");
+            anotherReplicaSteps("shadow");
             return control.take(messages, read, new Step(Stage.DUAL_WRITE, Stage.SHADOW), List.of());
         });
 

@@ -64,6 +64,14 @@ public final class Sql {
         Flags.stage("messages", io.turnout.routing.Stage.DUAL_WRITE);
     }
 
+    /** Creates a message through the API (the stage routes it) and returns its id. */
+    public static long postMessage(String content) {
+        io.restassured.response.Response r = io.restassured.RestAssured.given().contentType(io.restassured.http.ContentType.JSON)
+                .body(Map.of("sender_id", 1, "recipient_id", 2, "content", content)).post("/data/messages");
+        if (r.statusCode() != 201) throw new AssertionError("POST /data/messages answered " + r.statusCode() + ": " + r.asString());
+        return r.jsonPath().getLong("id");
+    }
+
     /** Waits until every second write of the domain is done. */
     public void awaitOutboxEmpty(String domain) {
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).pollInterval(java.time.Duration.ofMillis(20))

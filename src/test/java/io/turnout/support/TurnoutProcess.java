@@ -30,7 +30,12 @@ public final class TurnoutProcess implements AutoCloseable {
     private boolean testKeys = true;
     private int httpPort;
     private int managementPort;
-    private List<String> command = List.of("java", "-jar", "target/quarkus-app/quarkus-run.jar");
+    /**
+     * The packaged application, compiled by C1 alone: a process here lives about a minute on two
+     * cores it shares with other replicas, PostgreSQL and the test, and C2's compiler threads would
+     * take about 40 % of its CPU for speed it never reaches (bench/startup's JVM uses the default).
+     */
+    private List<String> command = List.of("java", "-XX:TieredStopAtLevel=1", "-jar", "target/quarkus-app/quarkus-run.jar");
 
     private TurnoutProcess(Path dir, Map<String, String> env) throws IOException {
         this.dir = dir;

@@ -1,18 +1,14 @@
 package io.turnout.sync;
 
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.quarkus.test.junit.QuarkusTest;
-import io.restassured.http.ContentType;
-import io.restassured.response.Response;
 import io.turnout.db.Databases;
 import io.turnout.domain.Domains;
 import io.turnout.routing.Stage;
 import io.turnout.support.Flags;
 import io.turnout.support.Sql;
 import jakarta.inject.Inject;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -49,17 +45,10 @@ class OutboxDrainTest {
         Flags.stage("messages", Stage.LEGACY);
     }
 
-    private static long post(String content) {
-        Response r = given().contentType(ContentType.JSON).body(Map.of("sender_id", 1, "recipient_id", 2, "content", content))
-                .post("/data/messages");
-        assertThat(r.statusCode()).as(r.asString()).isEqualTo(201);
-        return r.jsonPath().getLong("id");
-    }
-
     @Test
     void anEntryWrittenInTheOldDirectionIsDrainedFromTheAuthoritativeStore() throws Exception {
-        long stale = post("first");
-        long fresh = post("second");
+        long stale = Sql.postMessage("first");
+        long fresh = Sql.postMessage("second");
         // both mirrored; then the legacy store, authoritative at dual_write, changes behind the outbox's back
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
                 .until(() -> sql.count("messages", "SELECT count(*) FROM messages WHERE id IN (" + stale + ", " + fresh + ")") == 2

@@ -1,12 +1,9 @@
 package io.turnout.sync;
 
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.quarkus.test.junit.QuarkusTest;
-import io.restassured.http.ContentType;
-import io.restassured.response.Response;
 import io.turnout.db.Databases;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Domains;
@@ -64,10 +61,7 @@ class OwnedRaceTest {
 
     @Test
     void aWriteCommittedWhileAMirrorRunsReachesTheTargetWhole() throws Exception {
-        Response r = given().contentType(ContentType.JSON).body(Map.of("sender_id", 1, "recipient_id", 2, "content", "first"))
-                .post("/data/messages");
-        assertThat(r.statusCode()).as(r.asString()).isEqualTo(201);
-        long id = r.jsonPath().getLong("id");
+        long id = Sql.postMessage("first");
         sql.awaitOutboxEmpty("messages");
         Domain messages = domains.find("messages").orElseThrow();
 
