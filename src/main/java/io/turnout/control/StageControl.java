@@ -405,8 +405,8 @@ public class StageControl {
 
     /**
      * After a step not taken for a reason other than a failure of its own: the recorded stage
-     * changed without the coordinator lock, so the fences are set to what it records now (left
-     * closed, every write refused, when it cannot be read: a later pass reconciles them).
+     * changed without the coordinator lock, so the fences are set to what it records now (left as
+     * they are when it cannot be read: a later pass reconciles them).
      */
     private void reopenAtRecorded(Domain d) {
         Stage recorded;
