@@ -354,10 +354,10 @@ public class StageControl {
      * and then set the fences back to a stage the fleet has left.
      */
     boolean take(Domain d, StageRow row, Step step, List<Gate> passed) {
-        if (step.movesAuthority()) return coordinated(d, () -> startsFromRecorded(d, step) && fenced(d, row, step, passed)).orElse(false);
+        if (step.movesAuthority()) return coordinated(d, () -> unchanged(d, row, step) && fenced(d, row, step, passed)).orElse(false);
         // the databases' fences move first: a replica still routing by the old stage is refused there from now on
         return coordinated(d, () -> {
-            if (!startsFromRecorded(d, step)) return false;
+            if (!unchanged(d, row, step)) return false;
             boolean taken = false;
             try {
                 Duration limit = config.stages().fenceTimeout();
@@ -371,16 +371,25 @@ public class StageControl {
     }
 
     /**
-     * Whether the recorded stage, read again under the coordinator lock, is still where the step
-     * starts; this replica routes by what it reads either way.
+     * Whether the stage, read again under the coordinator lock, is still the one {@code row} was
+     * read at: the step's starting stage, applied at the same moment. A stage left and applied again
+     * meanwhile is another stay there, which the gates (comparisons, time mirrored) did not judge.
+     * This replica routes by what it reads either way.
      */
-    private boolean startsFromRecorded(Domain d, Step step) {
+    private boolean unchanged(Domain d, StageRow row, Step step) {
         StageRow now = await(row(d), READ_TIMEOUT, "re-read the stage of " + d.name());
         if (now == null || now.applied() == null) return false;
         follow(d, now.applied(), "the control database records it");
-        if (now.applied() == step.from()) return true;
-        LOG.infof("Domain %s: step %s not taken: the recorded stage is %s already", d.name(), step, now.applied().label());
-        return false;
+        if (now.applied() != step.from()) {
+            LOG.infof("Domain %s: step %s not taken: the recorded stage is %s already", d.name(), step, now.applied().label());
+            return false;
+        }
+        if (row.changedAt() != null && now.changedAt() != null && !row.changedAt().isEqual(now.changedAt())) {
+            LOG.infof("Domain %s: step %s not taken now: %s was applied again since its gates were read; the next pass reads them again",
+                    d.name(), step, step.from().label());
+            return false;
+        }
+        return true;
     }
 
     /** Runs {@code work} on the stage thread, where every stage change of this replica happens, and waits for it (tests). */

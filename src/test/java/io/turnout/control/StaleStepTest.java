@@ -123,4 +123,25 @@ class StaleStepTest {
         assertThat(stages.get("messages")).isEqualTo(Stage.SHADOW);
         assertThat(audited("applied")).isEqualTo(applied);
     }
+
+    @Test
+    void aStageLeftAndAppliedAgainSinceTheGatesWereReadIsNotSteppedFrom() throws Exception {
+        Flags.stage("messages", Stage.DUAL_WRITE);
+        Domain messages = domains.find("messages").orElseThrow();
+        long applied = audited("applied");
+
+        boolean taken = control.onStageThread(() -> {
+            StageRow read = StageControl.await(control.row(messages), Duration.ofSeconds(10), "read the row");
+            // another replica steps to shadow and back: dual_write again, but a stay the gates read did not judge
+            anotherReplicaSteps("shadow");
+            anotherReplicaSteps("dual_write");
+            return control.take(messages, read, new Step(Stage.DUAL_WRITE, Stage.SHADOW), List.of());
+        });
+
+        assertThat(taken).isFalse();
+        assertThat(sql.row("main", "SELECT applied FROM turnout_stage WHERE domain = 'messages'")).containsEntry("applied", "dual_write");
+        assertThat(sql.row("main", "SELECT stage FROM turnout_fence WHERE domain = 'messages'")).containsEntry("stage", "dual_write");
+        assertThat(sql.row("messages", "SELECT stage FROM turnout_fence WHERE domain = 'messages'")).containsEntry("stage", "dual_write");
+        assertThat(audited("applied")).isEqualTo(applied);
+    }
 }
