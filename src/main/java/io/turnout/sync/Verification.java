@@ -350,11 +350,16 @@ public class Verification {
                     f.extra().forEach(k -> diffs.add(Tuple.of(id, domain.keyText(k), "extra", null)));
                     f.different().forEach(k -> diffs.add(Tuple.of(id, domain.keyText(k), "different",
                             byKey.getOrDefault(k, List.of()).toArray(new String[0]))));
-                    return diffs.isEmpty() ? Future.succeededFuture(true)
-                            : tx.preparedQuery("INSERT INTO turnout_verification_diff (run_id, record_key, kind, fields) "
-                                            + "SELECT $1::bigint, $2::text, $3::text, $4::text[] WHERE (SELECT count(*) FROM turnout_verification_diff WHERE run_id = $1::bigint) < $5::int "
-                                            + "ON CONFLICT DO NOTHING")
-                                    .executeBatch(diffs.stream().map(t -> t.addValue(config.maxStoredDifferences())).toList()).map(true);
+                    if (diffs.isEmpty()) return Future.succeededFuture(true);
+                    // the run's row is locked by this transaction: the count cannot change before the insert
+                    return tx.preparedQuery("SELECT count(*) FROM turnout_verification_diff WHERE run_id = $1").execute(Tuple.of(id))
+                            .compose(stored -> {
+                                long room = config.maxStoredDifferences() - stored.iterator().next().getLong(0);
+                                if (room <= 0) return Future.succeededFuture(true);
+                                return tx.preparedQuery("INSERT INTO turnout_verification_diff (run_id, record_key, kind, fields) "
+                                                + "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                                        .executeBatch(diffs.subList(0, (int) Math.min(room, diffs.size()))).map(true);
+                            });
                 })));
     }
 
