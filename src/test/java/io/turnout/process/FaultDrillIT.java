@@ -146,7 +146,7 @@ class FaultDrillIT {
         long rssBefore = turnout.rssMiB();
         List<Answer> answers = new ArrayList<>();
         try (Connection lock = lock("main", "user_connections", "ACCESS EXCLUSIVE")) {
-            answers.addAll(burst(32, 10));
+            answers.addAll(burst(32, 3));
             lock.rollback();
         }
         long rssAfter = turnout.rssMiB();
