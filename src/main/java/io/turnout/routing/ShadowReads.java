@@ -11,7 +11,9 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import jakarta.inject.Singleton;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -28,6 +30,11 @@ import org.jboss.logging.Logger;
  * otherwise the mismatch is {@code confirmed}, counted against the domain's mismatch limit, and
  * kept (key and field names, never values). The response never waits, and at most
  * {@value #MAX_IN_FLIGHT} comparisons run at once: a sample beyond that is dropped and counted.
+ *
+ * <p>The other store is read like a group commit: per domain, one read is under way at a time,
+ * and the samples taken meanwhile are read together in the next one (one statement for up to
+ * {@value #MAX_BATCH_KEYS} keys), so a busy domain costs the other store a statement per batch
+ * rather than per sample.
  */
 @Singleton
 public class ShadowReads {
@@ -39,6 +46,8 @@ public class ShadowReads {
     static final int MAX_IN_FLIGHT = 64;
     /** Records of one sampled list read compared at most. */
     static final int MAX_LIST_RECORDS = 50;
+    /** Keys read from the other store in one statement at most. */
+    static final int MAX_BATCH_KEYS = 256;
 
     private final MeterRegistry registry;
     private final ShadowStats stats;
@@ -49,6 +58,55 @@ public class ShadowReads {
     private final Map<String, Normalization> rules = new ConcurrentHashMap<>();
     /** turnout_shadow_reads by domain, then result, registered once each. */
     private final Map<String, Map<String, Counter>> counters = new ConcurrentHashMap<>();
+    /** One lane per domain and pair of origins (served, other). */
+    private final Map<LaneKey, Lane> lanes = new ConcurrentHashMap<>();
+
+    private record LaneKey(String domain, Origin other, Origin servedBy) {}
+
+    /** A sampled read waiting for, or in, a comparison: its keys and what the client was served (absent: not found). */
+    private record Sample(List<Object> keys, Map<Object, Record> served, Stage stage) {}
+
+    /** The samples of one domain compared with one other origin, a batch at a time. */
+    private final class Lane {
+        final Domain domain;
+        final Origin other;
+        final Origin servedBy;
+        final Deque<Sample> waiting = new ArrayDeque<>();
+        boolean reading;
+
+        Lane(Domain domain, Origin other, Origin servedBy) {
+            this.domain = domain;
+            this.other = other;
+            this.servedBy = servedBy;
+        }
+
+        void add(Sample sample) {
+            synchronized (this) {
+                waiting.add(sample);
+                if (reading) return;
+                reading = true;
+            }
+            next();
+        }
+
+        /** Reads the samples waiting now, then the ones that came meanwhile, until none wait. */
+        private void next() {
+            List<Sample> batch = new ArrayList<>();
+            synchronized (this) {
+                int keys = 0;
+                while (!waiting.isEmpty() && (batch.isEmpty() || keys + waiting.peekFirst().keys().size() <= MAX_BATCH_KEYS)) {
+                    Sample s = waiting.pollFirst();
+                    keys += s.keys().size();
+                    batch.add(s);
+                }
+                if (batch.isEmpty()) {
+                    reading = false;
+                    return;
+                }
+            }
+            compareBatch(this, batch).onComplete(ar -> next());
+        }
+    }
 
     /** Comparisons running now (a read, and its confirming re-read after a delay). */
     public int inFlight() {
@@ -86,18 +144,54 @@ public class ShadowReads {
             keys.forEach(k -> count(domain, stage, "dropped"));
             return;
         }
+        lanes.computeIfAbsent(new LaneKey(domain.name(), other, servedBy), k -> new Lane(domain, other, servedBy))
+                .add(new Sample(keys, served, stage));
+    }
+
+    /**
+     * Reads a batch's keys from the other store in one statement and classifies each sample's;
+     * completes once they are read (a difference's confirmation goes on in the background).
+     */
+    private Future<Void> compareBatch(Lane lane, List<Sample> batch) {
+        Domain domain = lane.domain;
         Normalization compare = rules.computeIfAbsent(domain.name(), n -> normalization(domain));
-        read(other, keys, domain)
-                .compose(theirs -> {
-                    List<Object> differing = new ArrayList<>();
-                    for (Object key : keys) {
-                        if (differs(domain, compare, served.get(key), theirs.get(key)).isEmpty()) count(domain, stage, "match");
-                        else differing.add(key);
+        Set<Object> keys = new LinkedHashSet<>();
+        batch.forEach(s -> keys.addAll(s.keys()));
+        Future<Map<Object, Record>> read;
+        try {
+            read = read(lane.other, new ArrayList<>(keys), domain);
+        } catch (RuntimeException e) {
+            read = Future.failedFuture(e);
+        }
+        return read.andThen(ar -> {
+            for (Sample s : batch) {
+                if (ar.failed()) {
+                    s.keys().forEach(k -> count(domain, s.stage(), "error"));
+                    inFlight.decrementAndGet();
+                    continue;
+                }
+                List<Object> differing = new ArrayList<>();
+                try {
+                    for (Object key : s.keys()) {
+                        if (!differs(domain, compare, s.served().get(key), ar.result().get(key)).isEmpty()) differing.add(key);
                     }
-                    return differing.isEmpty() ? Future.succeededFuture() : confirm(domain, stage, compare, differing, served, other, servedBy);
-                })
-                .onFailure(e -> keys.forEach(k -> count(domain, stage, "error")))
-                .onComplete(ar -> inFlight.decrementAndGet());
+                } catch (RuntimeException e) {
+                    LOG.debugf(e, "Domain %s: a shadow comparison could not compare its records", domain.name());
+                    s.keys().forEach(k -> count(domain, s.stage(), "error"));
+                    inFlight.decrementAndGet();
+                    continue;
+                }
+                int matched = s.keys().size() - differing.size();
+                for (int i = 0; i < matched; i++) count(domain, s.stage(), "match");
+                if (differing.isEmpty()) {
+                    inFlight.decrementAndGet();
+                    continue;
+                }
+                confirm(domain, s.stage(), compare, differing, s.served(), lane.other, lane.servedBy)
+                        .onFailure(e -> differing.forEach(k -> count(domain, s.stage(), "error")))
+                        .onComplete(x -> inFlight.decrementAndGet());
+            }
+        }).mapEmpty();
     }
 
     /** Reads the differing keys again from both stores after a pause, and classifies each. */

@@ -121,7 +121,7 @@ class CopyGuardTest {
     @Test
     void aRunningBackfillStopsBeforeItsNextChunkWhenItsTargetBecomesAuthoritative() {
         Flags.stage("messages", Stage.DUAL_WRITE);
-        long run = given().contentType(ContentType.JSON).body("{\"chunkSize\":500,\"rowsPerSecond\":5000}")
+        long run = given().contentType(ContentType.JSON).body("{\"chunkSize\":500,\"rowsPerSecond\":10000}")
                 .post("/admin/migrations/messages/backfill").then().statusCode(202).extract().jsonPath().getLong("run");
         await().atMost(Duration.ofSeconds(30)).until(() ->
                 sql.count("main", "SELECT count(*) FROM turnout_backfill_chunk WHERE run_id = $1 AND state = 'done'", run) >= 3);

@@ -8,6 +8,11 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.turnout.db.Databases;
+import io.turnout.domain.Domain;
+import io.turnout.domain.Domains;
+import io.turnout.domain.Record;
+import io.turnout.domain.Side;
+import io.turnout.store.Origin;
 import io.turnout.support.Flags;
 import io.turnout.support.Metrics;
 import jakarta.inject.Inject;
@@ -15,6 +20,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -25,9 +31,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Shadow comparisons never delay a response and never pile up: with the other store hung (its
- * table locked), every sampled read still answers at once from the store the stage reads, at most
- * 64 comparisons wait (on a connection of their own, not the client reads'), the samples beyond
- * that are dropped and counted, and the waiting ones fail fast enough to be accounted for soon.
+ * table locked), every sampled read still answers at once from the store the stage reads and every
+ * sample is accounted for soon (compared on a connection of their own, not the client reads');
+ * with a store that does not answer at all, at most 64 comparisons wait and the samples beyond
+ * that are dropped and counted.
  */
 @QuarkusTest
 @TestProfile(ShadowConfirmationTest.EveryRead.class)
@@ -36,6 +43,12 @@ class ShadowBoundTest {
 
     @Inject
     Databases databases;
+
+    @Inject
+    Domains domains;
+
+    @Inject
+    ShadowReads shadowReads;
 
     private static double results(String result) {
         return Math.max(0, Metrics.sum("turnout_shadow_reads_total", "domain=\"connections\"", "result=\"" + result + "\""));
@@ -48,7 +61,6 @@ class ShadowBoundTest {
     @Test
     void comparisonsWithAHungStoreAreBoundedAndNeverWaitedFor() throws Exception {
         Flags.stage("connections", Stage.SHADOW);
-        double droppedBefore = results("dropped");
         double allBefore = allResults();
         List<Long> millis = new ArrayList<>();
         String url = "jdbc:postgresql://localhost:" + databases.embeddedPort().orElseThrow() + "/main";
@@ -71,9 +83,40 @@ class ShadowBoundTest {
         }
         // comparisons wait on the hung store (100 ms each, one after another); no response waited for one
         assertThat(millis.stream().mapToLong(Long::longValue).max().orElseThrow()).as("slowest read, ms").isLessThan(1_500);
-        assertThat(results("dropped") - droppedBefore).as("samples dropped beyond the bound").isPositive();
-        // every sample is accounted for: compared (error after the lock timeout, or match) or dropped
+        // every sample is accounted for: compared (error after the lock timeout; or, read after the lock went, a match or a
+        // difference) or dropped beyond the bound
         await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100)).until(() -> allResults() - allBefore == READS);
+        await().atMost(Duration.ofSeconds(5)).until(() -> shadowReads.inFlight() == 0);
+        Flags.stage("connections", Stage.LEGACY);
+    }
+
+    @Test
+    void atMost64ComparisonsWaitForAStoreThatDoesNotAnswerAndTheSamplesBeyondAreDropped() throws Exception {
+        Flags.stage("connections", Stage.SHADOW);
+        await().atMost(Duration.ofSeconds(5)).until(() -> shadowReads.inFlight() == 0);
+        Domain connections = domains.find("connections").orElseThrow();
+        Origin legacy = connections.origin(Side.LEGACY);
+        WatchedOrigin newStore = new WatchedOrigin(connections.origin(Side.NEW)).hold();
+        // what the client was served: what the new store holds, so every comparison that runs matches
+        List<Object> ids = new ArrayList<>();
+        for (long id = 1; id <= READS; id++) ids.add(id);
+        Map<Object, Record> served = new HashMap<>();
+        for (Record r : connections.origin(Side.NEW).getAll(ids).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS)) {
+            served.put(r.get("id"), r);
+        }
+        double matched = results("match");
+        double dropped = results("dropped");
+
+        for (Object id : ids) shadowReads.compare(connections, id, served.get(id), newStore, legacy);
+
+        assertThat(shadowReads.inFlight()).as("comparisons waiting").isEqualTo(64);
+        assertThat(results("dropped") - dropped).as("samples dropped beyond the bound").isEqualTo(READS - 64);
+        assertThat(newStore.reads).as("reads of the new store under way").containsExactly(1);
+        newStore.answer();
+        // the first read answers, and the 63 samples that waited for it are read together
+        await().atMost(Duration.ofSeconds(10)).until(() -> results("match") - matched == 64);
+        assertThat(newStore.reads).containsExactly(1, 63);
+        await().atMost(Duration.ofSeconds(5)).until(() -> shadowReads.inFlight() == 0);
         Flags.stage("connections", Stage.LEGACY);
     }
 }

@@ -10,13 +10,20 @@ import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import io.turnout.db.Databases;
+import io.turnout.domain.Domain;
+import io.turnout.domain.Domains;
+import io.turnout.domain.Record;
+import io.turnout.domain.Side;
+import io.turnout.store.Origin;
 import io.turnout.support.Flags;
 import io.turnout.support.Metrics;
 import io.turnout.support.Sql;
 import jakarta.inject.Inject;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -40,6 +47,12 @@ class ShadowConfirmationTest {
 
     @Inject
     Databases databases;
+
+    @Inject
+    Domains domains;
+
+    @Inject
+    ShadowReads shadowReads;
 
     @AfterEach
     void backToLegacy() {
@@ -93,6 +106,43 @@ class ShadowConfirmationTest {
         given().contentType(ContentType.JSON).body(Map.of("status", "blocked")).patch("/data/connections/" + id).then().statusCode(200);
         await().atMost(Duration.ofSeconds(10)).until(() -> shadow("connections", "transient") >= transients + 1);
         assertThat(shadow("connections", "mismatch")).isEqualTo(confirmed);
+    }
+
+    /**
+     * Samples taken while a comparison reads the other store wait and are read together in the
+     * next statement, and each is still classified on its own: the matching ones count as matches,
+     * the three the new store differs in are confirmed.
+     */
+    @Test
+    void samplesTakenWhileAComparisonReadsAreReadTogetherAndEachIsClassified() throws Exception {
+        Sql sql = new Sql(databases);
+        Flags.stage("connections", Stage.SHADOW);
+        List<Object> ids = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            ids.add(given().contentType(ContentType.JSON).body(Map.of("user_id", 40 + i, "connected_user_id", 41, "status", "pending"))
+                    .post("/data/connections").then().statusCode(201).extract().jsonPath().getLong("id"));
+        }
+        List<Object> tampered = ids.subList(0, 3);
+        for (Object id : tampered) sql.exec("main", "UPDATE company_connections SET status = 'tampered' WHERE id = " + id);
+        Domain connections = domains.find("connections").orElseThrow();
+        Origin legacy = connections.origin(Side.LEGACY);
+        WatchedOrigin newStore = new WatchedOrigin(connections.origin(Side.NEW));
+        Map<Object, Record> served = new java.util.HashMap<>();
+        for (Record r : legacy.getAll(ids).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS)) served.put(r.get("id"), r);
+        assertThat(served).hasSize(ids.size());
+        double matched = shadow("connections", "match");
+        double confirmed = shadow("connections", "mismatch");
+
+        for (Object id : ids) shadowReads.compare(connections, id, served.get(id), newStore, legacy);
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> shadow("connections", "mismatch") == confirmed + 3);
+        assertThat(shadow("connections", "match")).isEqualTo(matched + 57);
+        // each sample's key once, and the three that differed once more when their difference was confirmed
+        assertThat(newStore.reads.stream().mapToInt(Integer::intValue).sum()).as("keys read from the new store").isEqualTo(63);
+        assertThat(newStore.reads.size()).as("statements for 60 samples, keys per statement: %s", newStore.reads).isLessThan(30);
+        JsonPath kept = given().get("/admin/migrations/connections/shadow").jsonPath();
+        assertThat(kept.getList("confirmedMismatches.key", String.class)).containsAll(tampered.stream().map(String::valueOf).toList());
+        await().atMost(Duration.ofSeconds(5)).until(() -> shadowReads.inFlight() == 0);
     }
 
     private static double shadow(String domain, String result) {
