@@ -52,7 +52,7 @@ public class Databases {
      */
     static final int READ_PIPELINE = 16;
     static final Duration READ_LOCK = Duration.ofMillis(250);
-    /** Shadow comparisons: up to 64 pipelined on one connection of their own, each bounded tighter still. */
+    /** Shadow comparisons: batches of sampled keys on one connection of their own, each read bounded tighter still. */
     static final int COMPARE_PIPELINE = 64;
     static final Duration COMPARE_STATEMENT = Duration.ofSeconds(1);
     static final Duration COMPARE_LOCK = Duration.ofMillis(100);

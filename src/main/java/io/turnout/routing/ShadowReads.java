@@ -40,10 +40,12 @@ import org.jboss.logging.Logger;
 public class ShadowReads {
     private static final Logger LOG = Logger.getLogger(ShadowReads.class);
     /**
-     * Comparisons pipeline over one connection per database, apart from client reads; with a hung
-     * store each fails after 100 ms (its lock bound), so this many drain within 7 s.
+     * Samples waiting for or in a comparison, at most. They wait as a record each and are read a
+     * batch at a time over one connection per database, apart from client reads; with a hung store
+     * a batch fails after 100 ms (its lock bound) or 1 s (its statement bound), so they drain
+     * within a few seconds.
      */
-    static final int MAX_IN_FLIGHT = 64;
+    static final int MAX_IN_FLIGHT = 256;
     /** Records of one sampled list read compared at most. */
     static final int MAX_LIST_RECORDS = 50;
     /** Keys read from the other store in one statement at most. */

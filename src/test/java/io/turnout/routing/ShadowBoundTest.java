@@ -33,8 +33,8 @@ import org.junit.jupiter.api.Test;
  * Shadow comparisons never delay a response and never pile up: with the other store hung (its
  * table locked), every sampled read still answers at once from the store the stage reads and every
  * sample is accounted for soon (compared on a connection of their own, not the client reads');
- * with a store that does not answer at all, at most 64 comparisons wait and the samples beyond
- * that are dropped and counted.
+ * with a store that does not answer at all, at most {@link ShadowReads#MAX_IN_FLIGHT} samples wait
+ * and the samples beyond that are dropped and counted.
  */
 @QuarkusTest
 @TestProfile(ShadowConfirmationTest.EveryRead.class)
@@ -91,7 +91,9 @@ class ShadowBoundTest {
     }
 
     @Test
-    void atMost64ComparisonsWaitForAStoreThatDoesNotAnswerAndTheSamplesBeyondAreDropped() throws Exception {
+    void atMostTheBoundOfSamplesWaitsForAStoreThatDoesNotAnswerAndTheSamplesBeyondAreDropped() throws Exception {
+        int bound = ShadowReads.MAX_IN_FLIGHT;
+        int samples = bound + 100;
         Flags.stage("connections", Stage.SHADOW);
         await().atMost(Duration.ofSeconds(5)).until(() -> shadowReads.inFlight() == 0);
         Domain connections = domains.find("connections").orElseThrow();
@@ -99,7 +101,7 @@ class ShadowBoundTest {
         WatchedOrigin newStore = new WatchedOrigin(connections.origin(Side.NEW)).hold();
         // what the client was served: what the new store holds, so every comparison that runs matches
         List<Object> ids = new ArrayList<>();
-        for (long id = 1; id <= READS; id++) ids.add(id);
+        for (long id = 1; id <= samples; id++) ids.add(id);
         Map<Object, Record> served = new HashMap<>();
         for (Record r : connections.origin(Side.NEW).getAll(ids).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS)) {
             served.put(r.get("id"), r);
@@ -109,13 +111,13 @@ class ShadowBoundTest {
 
         for (Object id : ids) shadowReads.compare(connections, id, served.get(id), newStore, legacy);
 
-        assertThat(shadowReads.inFlight()).as("comparisons waiting").isEqualTo(64);
-        assertThat(results("dropped") - dropped).as("samples dropped beyond the bound").isEqualTo(READS - 64);
+        assertThat(shadowReads.inFlight()).as("samples waiting").isEqualTo(bound);
+        assertThat(results("dropped") - dropped).as("samples dropped beyond the bound").isEqualTo(samples - bound);
         assertThat(newStore.reads).as("reads of the new store under way").containsExactly(1);
         newStore.answer();
-        // the first read answers, and the 63 samples that waited for it are read together
-        await().atMost(Duration.ofSeconds(10)).until(() -> results("match") - matched == 64);
-        assertThat(newStore.reads).containsExactly(1, 63);
+        // the first read answers, and the samples that waited for it are read together
+        await().atMost(Duration.ofSeconds(10)).until(() -> results("match") - matched == bound);
+        assertThat(newStore.reads).containsExactly(1, bound - 1);
         await().atMost(Duration.ofSeconds(5)).until(() -> shadowReads.inFlight() == 0);
         Flags.stage("connections", Stage.LEGACY);
     }
