@@ -94,8 +94,7 @@ class StaleStepTest {
         assertThat(sql.row("main", "SELECT body FROM direct_messages WHERE id = $1", kept)).containsEntry("body", "written at shadow");
         assertThat(sql.row("main", "SELECT id FROM direct_messages WHERE id = $1", deleted)).isNull();
         // the fences still name the recorded stage, and this replica routes by it
-        assertThat(sql.row("main", "SELECT stage FROM turnout_fence WHERE domain = 'messages'")).containsEntry("stage", "shadow");
-        assertThat(sql.row("messages", "SELECT stage FROM turnout_fence WHERE domain = 'messages'")).containsEntry("stage", "shadow");
+        assertFences("shadow");
         assertThat(sql.row("main", "SELECT applied FROM turnout_stage WHERE domain = 'messages'")).containsEntry("applied", "shadow");
         assertThat(stages.get("messages")).isEqualTo(Stage.SHADOW);
         // nothing was fenced, drained or recorded for the stale step
@@ -104,44 +103,45 @@ class StaleStepTest {
         assertThat(sql.count("main", "SELECT count(*) FROM turnout_outbox WHERE domain = 'messages'")).isEqualTo(2);
     }
 
-    @Test
-    void aStepThatKeepsTheAuthorityIsNotTakenAgainEither() throws Exception {
+    /**
+     * Reads the row of messages at dual_write, lets another replica take {@code steps} meanwhile,
+     * then asks stage control to take dual_write -> shadow from the row it read; whether it did.
+     */
+    private boolean dualWriteToShadowAfter(String... steps) throws Exception {
         Flags.stage("messages", Stage.DUAL_WRITE);
         Domain messages = domains.find("messages").orElseThrow();
-        long applied = audited("applied");
-
-        boolean taken = control.onStageThread(() -> {
+        return control.onStageThread(() -> {
             StageRow read = StageControl.await(control.row(messages), Duration.ofSeconds(10), "read the row");
-            anotherReplicaSteps("shadow");
+            for (String step : steps) anotherReplicaSteps(step);
             return control.take(messages, read, new Step(Stage.DUAL_WRITE, Stage.SHADOW), List.of());
         });
+    }
 
-        assertThat(taken).isFalse();
+    private void assertFences(String stage) {
+        for (String db : List.of("main", "messages")) {
+            assertThat(sql.row(db, "SELECT stage FROM turnout_fence WHERE domain = 'messages'")).as(db).containsEntry("stage", stage);
+        }
+    }
+
+    @Test
+    void aStepThatKeepsTheAuthorityIsNotTakenAgainEither() throws Exception {
+        long applied = audited("applied");
+
+        assertThat(dualWriteToShadowAfter("shadow")).isFalse();
         // the fences were not set back to dual_write, where every replica routing by shadow would be refused
-        assertThat(sql.row("main", "SELECT stage FROM turnout_fence WHERE domain = 'messages'")).containsEntry("stage", "shadow");
-        assertThat(sql.row("messages", "SELECT stage FROM turnout_fence WHERE domain = 'messages'")).containsEntry("stage", "shadow");
+        assertFences("shadow");
         assertThat(stages.get("messages")).isEqualTo(Stage.SHADOW);
         assertThat(audited("applied")).isEqualTo(applied);
     }
 
     @Test
     void aStageLeftAndAppliedAgainSinceTheGatesWereReadIsNotSteppedFrom() throws Exception {
-        Flags.stage("messages", Stage.DUAL_WRITE);
-        Domain messages = domains.find("messages").orElseThrow();
         long applied = audited("applied");
 
-        boolean taken = control.onStageThread(() -> {
-            StageRow read = StageControl.await(control.row(messages), Duration.ofSeconds(10), "read the row");
-            // another replica steps to shadow and back: dual_write again, but a stay the gates read did not judge
-            anotherReplicaSteps("shadow");
-            anotherReplicaSteps("dual_write");
-            return control.take(messages, read, new Step(Stage.DUAL_WRITE, Stage.SHADOW), List.of());
-        });
-
-        assertThat(taken).isFalse();
+        // another replica steps to shadow and back: dual_write again, but a stay the gates read did not judge
+        assertThat(dualWriteToShadowAfter("shadow", "dual_write")).isFalse();
         assertThat(sql.row("main", "SELECT applied FROM turnout_stage WHERE domain = 'messages'")).containsEntry("applied", "dual_write");
-        assertThat(sql.row("main", "SELECT stage FROM turnout_fence WHERE domain = 'messages'")).containsEntry("stage", "dual_write");
-        assertThat(sql.row("messages", "SELECT stage FROM turnout_fence WHERE domain = 'messages'")).containsEntry("stage", "dual_write");
+        assertFences("dual_write");
         assertThat(audited("applied")).isEqualTo(applied);
     }
 }
