@@ -29,7 +29,8 @@ import org.jboss.logging.Logger;
  * meanwhile, or the stores now agree, a write was in flight and the result is {@code transient};
  * otherwise the mismatch is {@code confirmed}, counted against the domain's mismatch limit, and
  * kept (key and field names, never values). The response never waits, and at most
- * {@value #MAX_IN_FLIGHT} comparisons run at once: a sample beyond that is dropped and counted.
+ * {@value #MAX_IN_FLIGHT} samples wait or are compared at once: a sample beyond that is dropped and
+ * counted.
  *
  * <p>The other store is read like a group commit: per domain, one read is under way at a time,
  * and the samples taken meanwhile are read together in the next one (one statement for up to
@@ -110,7 +111,7 @@ public class ShadowReads {
         }
     }
 
-    /** Comparisons running now (a read, and its confirming re-read after a delay). */
+    /** Samples waiting for or in a comparison now (a read, and its confirming re-read after a delay). */
     public int inFlight() {
         return inFlight.get();
     }
