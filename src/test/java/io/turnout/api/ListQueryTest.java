@@ -66,4 +66,19 @@ class ListQueryTest {
         } while (after != null && pages < 1000);
         assertThat(seen).hasSize((int) total).doesNotHaveDuplicates().isSorted();
     }
+
+    /** A page is written as UTF-8: text beyond ASCII and characters JSON escapes come back as they were written. */
+    @Test
+    void aPageCarriesTextBeyondAsciiAndEscapedCharactersUnchanged() {
+        String content = "Grüße, 日本語, 🙂, a \"quote\", a back\\slash and a\nnew line";
+        long id = given().contentType("application/json").body(java.util.Map.of("sender_id", 4242, "recipient_id", 4243, "content", content))
+                .post("/data/messages").then().statusCode(201).extract().jsonPath().getLong("id");
+
+        Response page = given().queryParam("sender_id", 4242).queryParam("recipient_id", 4243).get("/data/messages");
+        assertThat(page.statusCode()).isEqualTo(200);
+        assertThat(page.contentType()).startsWith("application/json");
+        assertThat(page.jsonPath().getList("items.id", Long.class)).contains(id);
+        assertThat(page.jsonPath().getString("items.find { it.id == " + id + " }.content")).isEqualTo(content);
+        assertThat(new Sql(databases).row("main", "SELECT body FROM direct_messages WHERE id = $1", id)).containsEntry("body", content);
+    }
 }
