@@ -3,18 +3,16 @@ package io.turnout.control;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.quarkus.test.junit.QuarkusTest;
-import io.turnout.db.Databases;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Domains;
 import io.turnout.routing.AppliedStages;
 import io.turnout.routing.Stage;
 import io.turnout.support.Flags;
+import io.turnout.support.MessagesFromEmpty;
 import io.turnout.support.Sql;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,9 +24,7 @@ import org.junit.jupiter.api.Test;
  * would set the databases' fences back to the stage the fleet has left.
  */
 @QuarkusTest
-class StaleStepTest {
-    @Inject
-    Databases databases;
+class StaleStepTest extends MessagesFromEmpty {
 
     @Inject
     Domains domains;
@@ -38,21 +34,6 @@ class StaleStepTest {
 
     @Inject
     AppliedStages stages;
-
-    Sql sql;
-
-    @BeforeEach
-    void setUp() {
-        sql = new Sql(databases);
-        sql.messagesAtDualWriteFromEmpty();
-    }
-
-    @AfterEach
-    void restore() {
-        sql.exec("main", "DELETE FROM turnout_outbox WHERE domain = 'messages'");
-        sql.exec("messages", "DELETE FROM turnout_outbox WHERE domain = 'messages'");
-        Flags.stage("messages", Stage.LEGACY);
-    }
 
     /** What another replica does when it takes a step to {@code stage}: the databases' fences, then the recorded stage. */
     private void anotherReplicaSteps(String stage) {

@@ -3,15 +3,12 @@ package io.turnout.sync;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.quarkus.test.junit.QuarkusTest;
-import io.turnout.db.Databases;
 import io.turnout.domain.Domains;
 import io.turnout.routing.Stage;
-import io.turnout.support.Flags;
+import io.turnout.support.MessagesFromEmpty;
 import io.turnout.support.Sql;
 import jakarta.inject.Inject;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,29 +18,13 @@ import org.junit.jupiter.api.Test;
  * copy guard refuses, so the step that moves authority could never finish.
  */
 @QuarkusTest
-class OutboxDrainTest {
-    @Inject
-    Databases databases;
+class OutboxDrainTest extends MessagesFromEmpty {
 
     @Inject
     OutboxRelay relay;
 
     @Inject
     Domains domains;
-
-    Sql sql;
-
-    @BeforeEach
-    void setUp() {
-        sql = new Sql(databases);
-        sql.messagesAtDualWriteFromEmpty();
-    }
-
-    @AfterEach
-    void restore() {
-        sql.exec("main", "DELETE FROM turnout_outbox WHERE domain = 'messages'");
-        Flags.stage("messages", Stage.LEGACY);
-    }
 
     @Test
     void anEntryWrittenInTheOldDirectionIsDrainedFromTheAuthoritativeStore() throws Exception {

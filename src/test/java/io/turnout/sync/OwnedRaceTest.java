@@ -4,12 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.quarkus.test.junit.QuarkusTest;
-import io.turnout.db.Databases;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Domains;
 import io.turnout.domain.Side;
-import io.turnout.routing.Stage;
-import io.turnout.support.Flags;
+import io.turnout.support.MessagesFromEmpty;
 import io.turnout.support.Sql;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Transaction;
@@ -19,8 +17,6 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,29 +27,13 @@ import org.junit.jupiter.api.Test;
  * waits for the outbox (the test holds the table locked), the interleaving a busy key meets by chance.
  */
 @QuarkusTest
-class OwnedRaceTest {
-    @Inject
-    Databases databases;
+class OwnedRaceTest extends MessagesFromEmpty {
 
     @Inject
     Domains domains;
 
     @Inject
     Mirror mirror;
-
-    Sql sql;
-
-    @BeforeEach
-    void setUp() {
-        sql = new Sql(databases);
-        sql.messagesAtDualWriteFromEmpty();
-    }
-
-    @AfterEach
-    void restore() {
-        sql.exec("main", "DELETE FROM turnout_outbox WHERE domain = 'messages'");
-        Flags.stage("messages", Stage.LEGACY);
-    }
 
     private static <T> T get(io.vertx.core.Future<T> f) throws Exception {
         return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);

@@ -8,11 +8,8 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import io.restassured.response.Response;
-import io.turnout.db.Databases;
-import io.turnout.routing.Stage;
-import io.turnout.support.Flags;
 import io.turnout.support.Metrics;
-import io.turnout.support.Sql;
+import io.turnout.support.MessagesFromEmpty;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,7 +20,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,23 +28,11 @@ import org.junit.jupiter.api.Test;
  * back the keys mirrored with it.
  */
 @QuarkusTest
-class ParkedKeysTest {
-
-    @Inject
-    Databases databases;
-
-    Sql sql;
-
-    @BeforeEach
-    void setUp() {
-        sql = new Sql(databases);
-        sql.messagesAtDualWriteFromEmpty();
-    }
+class ParkedKeysTest extends MessagesFromEmpty {
 
     @AfterEach
-    void restore() {
+    void dropTheConstraint() {
         sql.exec("messages", "ALTER TABLE messages DROP CONSTRAINT IF EXISTS no_forbidden_words");
-        Flags.stage("messages", Stage.LEGACY);
     }
 
     private static long post(Map<String, Object> body) {
