@@ -169,8 +169,7 @@ public class ShadowReads {
         return read.andThen(ar -> {
             for (Sample s : batch) {
                 if (ar.failed()) {
-                    s.keys().forEach(k -> count(domain, s.stage(), "error"));
-                    inFlight.decrementAndGet();
+                    settle(domain, s, "error");
                     continue;
                 }
                 List<Object> differing = new ArrayList<>();
@@ -180,8 +179,7 @@ public class ShadowReads {
                     }
                 } catch (RuntimeException e) {
                     LOG.debugf(e, "Domain %s: a shadow comparison could not compare its records", domain.name());
-                    s.keys().forEach(k -> count(domain, s.stage(), "error"));
-                    inFlight.decrementAndGet();
+                    settle(domain, s, "error");
                     continue;
                 }
                 int matched = s.keys().size() - differing.size();
@@ -195,6 +193,12 @@ public class ShadowReads {
                         .onComplete(x -> inFlight.decrementAndGet());
             }
         }).mapEmpty();
+    }
+
+    /** Counts each of a sample's keys with one result, and the sample as done. */
+    private void settle(Domain domain, Sample s, String result) {
+        s.keys().forEach(k -> count(domain, s.stage(), result));
+        inFlight.decrementAndGet();
     }
 
     /** Reads the differing keys again from both stores after a pause, and classifies each. */
