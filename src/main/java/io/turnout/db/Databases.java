@@ -5,6 +5,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.turnout.TurnoutConfig;
 import io.turnout.TurnoutConfig.DatabaseConfig;
 import io.turnout.TurnoutConfig.TimeoutsConfig;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
@@ -12,6 +14,8 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import io.vertx.sqlclient.SqlClient;
 import jakarta.annotation.PreDestroy;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,9 +29,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
@@ -62,6 +68,8 @@ public class Databases {
     private final Database control;
     private final PgConnectOptions controlOptions;
     private final TimeoutsConfig timeouts;
+    private final CompletableFuture<Void> setup;
+    private final AtomicBoolean waitLogged = new AtomicBoolean();
 
     public Databases(TurnoutConfig config, Vertx vertx, MeterRegistry registry,
             @ConfigProperty(name = "quarkus.profile") String profile) {
@@ -114,10 +122,13 @@ public class Databases {
         this.controlOptions = connectTo.get(control.name());
         this.timeouts = config.timeouts();
         // each database's tables are brought up to date on a thread of their own: they share nothing,
-        // and start-up waits for the slowest rather than for their sum
+        // and start-up waits for the slowest rather than for their sum. Nothing waits for them here:
+        // the control records' persistence unit builds meanwhile, and every use of a database
+        // (ready(), whenReady()) waits for them, bounded
         List<CompletableFuture<Void>> setups = new ArrayList<>();
         for (Database db : byName.values()) {
             setups.add(CompletableFuture.runAsync(() -> {
+                if (embedded != null) createEmbeddedDatabase(db.name());
                 Schema.migrate(db.name(), connectTo.get(db.name()), Schema.STORE);
                 if (db == control) Schema.migrate(db.name(), connectTo.get(db.name()), Schema.CONTROL);
                 if (embedded != null) {
@@ -126,17 +137,53 @@ public class Databases {
                 }
             }, r -> new Thread(r, "turnout-setup-" + db.name()).start()));
         }
+        this.setup = CompletableFuture.allOf(setups.toArray(CompletableFuture[]::new))
+                .orTimeout(SETUP_TIMEOUT.toSeconds() * 2, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Waits until Turnout's tables in every database are up to date, at most twice the setup
+     * timeout; throws what failed (the first caller at start-up, so a database that cannot be set
+     * up stops Turnout). Returns at once once they are.
+     */
+    public void ready() {
+        if (setup.isDone() && !setup.isCompletedExceptionally()) return;
+        if (!setup.isDone() && waitLogged.compareAndSet(false, true)) {
+            LOG.infof("Start-up waits for Turnout's tables to be brought up to date in %s", byName.keySet());
+        }
         try {
-            CompletableFuture.allOf(setups.toArray(CompletableFuture[]::new)).get(SETUP_TIMEOUT.toSeconds() * 2, TimeUnit.SECONDS);
+            setup.get();
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("Setting up the databases took more than " + SETUP_TIMEOUT.toSeconds() * 2 + " s", e);
+            throw setupFailure(e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("Interrupted while setting up the databases", e);
         }
+    }
+
+    /** Completes, on the caller's context, once {@link #ready()} would return; fails with what it would throw. */
+    public Future<Void> whenReady() {
+        if (setup.isDone() && !setup.isCompletedExceptionally()) return Future.succeededFuture();
+        return Future.fromCompletionStage(setup.handle((v, e) -> {
+            if (e != null) throw setupFailure(e instanceof CompletionException ? e.getCause() : e);
+            return v;
+        }));
+    }
+
+    private RuntimeException setupFailure(Throwable cause) {
+        if (cause instanceof TimeoutException) {
+            return new IllegalStateException("Setting up the databases took more than " + SETUP_TIMEOUT.toSeconds() * 2 + " s", cause);
+        }
+        return cause instanceof RuntimeException r ? r : new IllegalStateException(cause.getMessage(), cause);
+    }
+
+    /**
+     * Start-up waits here at the latest (the routes' and stage control's first use of a database
+     * usually waits before), before any start-up work runs, until every database is set up, and
+     * stops when one could not be.
+     */
+    void started(@Observes @Priority(0) StartupEvent event) {
+        ready();
     }
 
     /**
@@ -218,7 +265,6 @@ public class Databases {
     }
 
     private PgConnectOptions embeddedOptions(String name) {
-        createEmbeddedDatabase(name);
         return new PgConnectOptions().setHost("localhost").setPort(embedded.port())
                 .setDatabase(name).setUser("postgres");
     }
@@ -263,15 +309,18 @@ public class Databases {
     }
 
     public Optional<Database> find(String name) {
+        ready();
         return Optional.ofNullable(byName.get(name));
     }
 
     public Collection<Database> all() {
+        ready();
         return byName.values();
     }
 
     /** The database holding Turnout's control tables. */
     public Database control() {
+        ready();
         return control;
     }
 
@@ -290,6 +339,7 @@ public class Databases {
      * lock it holds ends when it closes; notifications), bounded like background work.
      */
     public PgConnectOptions controlSession(String name) {
+        ready();
         return bounded(name, controlOptions, timeouts.workStatement(), timeouts.workLock(), timeouts);
     }
 

@@ -22,7 +22,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -85,11 +87,15 @@ class FleetIT {
 
     /** A replica of A's fleet: its databases are A's, and it reads A's flag file. */
     private static TurnoutProcess second(String name, TurnoutProcess a, Map<String, String> env) throws Exception {
+        return replicaOf(name, a, env).start();
+    }
+
+    /** A replica of A's fleet, not started yet. */
+    private static TurnoutProcess replicaOf(String name, TurnoutProcess a, Map<String, String> env) throws Exception {
         return TurnoutProcess.in(Path.of("target/it-fleet-" + name + (name.contains("-") ? "" : "-b")), "{}", env)
                 .with("TURNOUT_DATABASES_MAIN_URL", "postgresql://postgres@localhost:" + a.pgPort() + "/main")
                 .with("TURNOUT_DATABASES_MESSAGES_URL", "postgresql://postgres@localhost:" + a.pgPort() + "/messages")
-                .with("TURNOUT_FLAGS_FILE", a.flagFile().toString())
-                .start();
+                .with("TURNOUT_FLAGS_FILE", a.flagFile().toString());
     }
 
     @ParameterizedTest
@@ -275,6 +281,65 @@ class FleetIT {
             assertThat(c.log()).contains("Versioning Turnout's tables").contains("refused");
         } finally {
             c.close();
+        }
+    }
+
+    /**
+     * A replica whose control tables are still being brought up to date (another session holds
+     * their history locked, as a replica migrating them does) is not ready, serves nothing and
+     * records nothing in the control tables; once the lock goes, it finishes starting and serves.
+     */
+    @Test
+    void aReplicaServesNothingUntilItsTablesAreUpToDate() throws Exception {
+        a = TurnoutProcess.in(Path.of("target/it-fleet-setup-a"), TurnoutProcess.flagsAt("legacy"), ENV).start();
+        b = replicaOf("setup", a, ENV);
+        long replicas = a.count("SELECT count(*) FROM turnout_replica");
+        long audit = a.count("SELECT count(*) FROM turnout_audit");
+        CompletableFuture<Void> starting;
+        Object released;
+        try (Connection lock = a.connect("main")) {
+            lock.setAutoCommit(false);
+            try (Statement st = lock.createStatement()) {
+                st.execute("LOCK TABLE turnout_control_schema_history IN ACCESS EXCLUSIVE MODE");
+            }
+            TurnoutProcess replica = b;
+            starting = CompletableFuture.runAsync(() -> {
+                try {
+                    replica.start();
+                } catch (Exception e) {
+                    throw new CompletionException(e);
+                }
+            });
+            // its migration of the control tables waits on the lock, and its start-up on the migration
+            await().atMost(Duration.ofMinutes(1)).until(() -> a.count("SELECT count(*) FROM pg_stat_activity "
+                    + "WHERE application_name = 'turnout-schema' AND wait_event_type = 'Lock'") == 1);
+            await().atMost(Duration.ofMinutes(1)).until(() -> b.log().contains("Start-up waits for Turnout's tables"));
+            assertThat(b.alive()).isTrue();
+            assertThat(starting).isNotDone();
+            assertThat(status(b.managementPort(), "/q/health/ready")).isNotEqualTo(200);
+            assertThat(status(b.port(), "/data/connections/1")).isNotEqualTo(200);
+            assertThat(a.count("SELECT count(*) FROM turnout_replica")).isEqualTo(replicas);
+            assertThat(a.count("SELECT count(*) FROM turnout_audit")).isEqualTo(audit);
+            released = a.query("main", "SELECT clock_timestamp()::text");
+            lock.rollback();
+        }
+        starting.get(2, TimeUnit.MINUTES);
+        assertThat(status(b.managementPort(), "/q/health/ready")).isEqualTo(200);
+        assertThat(given().port(b.port()).get("/data/connections/1").then().statusCode(200)
+                .extract().jsonPath().getInt("id")).isEqualTo(1);
+        assertThat(a.count("SELECT count(*) FROM turnout_replica")).isEqualTo(replicas + 1);
+        // it joined the fleet only once its tables were up to date
+        assertThat(a.count("SELECT count(*) FROM turnout_replica WHERE started_at < '" + released + "'::timestamptz"))
+                .isEqualTo(replicas);
+        assertThat(b.log()).contains("joined the fleet");
+    }
+
+    /** The status of a GET, or -1 when nothing answers on the port yet. */
+    private static int status(int port, String path) {
+        try {
+            return given().port(port).get(path).statusCode();
+        } catch (Exception e) {
+            return -1;
         }
     }
 
