@@ -2,10 +2,10 @@ package io.turnout.db;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.StartupEvent;
 import io.turnout.TurnoutConfig;
 import io.turnout.TurnoutConfig.DatabaseConfig;
 import io.turnout.TurnoutConfig.TimeoutsConfig;
-import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgBuilder;
@@ -143,8 +143,8 @@ public class Databases {
 
     /**
      * Waits until Turnout's tables in every database are up to date, at most twice the setup
-     * timeout; throws what failed (the first caller at start-up, so a database that cannot be set
-     * up stops Turnout). Returns at once once they are.
+     * timeout, and throws what failed: the first caller is start-up, so a database that cannot be
+     * set up stops Turnout. Returns at once after that.
      */
     public void ready() {
         if (setup.isDone() && !setup.isCompletedExceptionally()) return;

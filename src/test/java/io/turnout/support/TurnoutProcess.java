@@ -30,12 +30,32 @@ public final class TurnoutProcess implements AutoCloseable {
     private boolean testKeys = true;
     private int httpPort;
     private int managementPort;
+    /** The command that starts it; null: the packaged application on the suite's JVM settings ({@link #java(String)}). */
+    private List<String> command = null;
+
     /**
-     * The packaged application, compiled by C1 alone: a process here lives about a minute on two
-     * cores it shares with other replicas, PostgreSQL and the test, and C2's compiler threads would
-     * take about 40 % of its CPU for speed it never reaches (bench/startup's JVM uses the default).
+     * A class-data archive of Turnout's start-up, shared by the suite's processes as bin/turnout
+     * keeps one: the first process started records it as it exits, and every process started after
+     * maps its classes from it instead of loading them again (about 1.5 s of each start here). It
+     * is recorded under another name and moved into place only once its process has exited, so no
+     * start reads a half-written archive; one the JVM cannot use is ignored, and the start loads
+     * its classes as usual. Removed when the suite starts, so a new build never meets an old one.
      */
-    private List<String> command = List.of("java", "-XX:TieredStopAtLevel=1", "-jar", "target/quarkus-app/quarkus-run.jar");
+    private static final Path CLASS_DATA = Path.of("target/it-class-data/turnout.jsa");
+    private static final Path CLASS_DATA_RECORDING = Path.of("target/it-class-data/recording.jsa");
+    /** Whether a process is recording the archive, and which once it has started. */
+    private static boolean recording;
+    private static Process recorder;
+
+    static {
+        try {
+            Files.deleteIfExists(CLASS_DATA);
+            Files.deleteIfExists(CLASS_DATA_RECORDING);
+            Files.createDirectories(CLASS_DATA.getParent());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 
     private TurnoutProcess(Path dir, Map<String, String> env) throws IOException {
         this.dir = dir;
@@ -202,7 +222,17 @@ public final class TurnoutProcess implements AutoCloseable {
     /** Starts Turnout and waits until it is ready and stage control has taken every step whose gates pass. */
     public TurnoutProcess start() throws IOException {
         httpPort = freePort();
-        ProcessBuilder pb = new ProcessBuilder(command)
+        List<String> run = command;
+        boolean records = false;
+        if (run == null) {
+            String classData;
+            synchronized (TurnoutProcess.class) {
+                classData = classData();
+            }
+            records = classData != null && classData.startsWith("-XX:ArchiveClassesAtExit");
+            run = java(classData);
+        }
+        ProcessBuilder pb = new ProcessBuilder(run)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("turnout.log").toFile()));
         managementPort = freePort();
@@ -213,7 +243,22 @@ public final class TurnoutProcess implements AutoCloseable {
         pb.environment().put("TURNOUT_EMBEDDED_PORT", Integer.toString(pgPort));
         pb.environment().put("TURNOUT_FLAGS_FILE", flagFile().toString());
         pb.environment().putAll(env);
-        Process p = pb.start();
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            if (records) {
+                synchronized (TurnoutProcess.class) {
+                    recording = false;
+                }
+            }
+            throw e;
+        }
+        if (records) {
+            synchronized (TurnoutProcess.class) {
+                recorder = p;
+            }
+        }
         process = p;
         RestAssured.port = httpPort;
         System.setProperty(Management.PORT, Integer.toString(managementPort));
@@ -231,6 +276,38 @@ public final class TurnoutProcess implements AutoCloseable {
             }
         });
         return this;
+    }
+
+    /**
+     * The class-data option of the next start (the caller holds the class's lock): the archive once
+     * it is recorded; recording it when no process is; none while another process records it.
+     */
+    private static String classData() throws IOException {
+        if (recording && recorder != null && !recorder.isAlive()) {
+            // the recorder has exited: its archive is whole, or there is none (it was killed)
+            if (Files.exists(CLASS_DATA_RECORDING) && Files.size(CLASS_DATA_RECORDING) > 0) {
+                Files.move(CLASS_DATA_RECORDING, CLASS_DATA, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            }
+            recording = false;
+            recorder = null;
+        }
+        if (Files.exists(CLASS_DATA)) return "-XX:SharedArchiveFile=" + CLASS_DATA;
+        if (recording) return null;
+        Files.deleteIfExists(CLASS_DATA_RECORDING);
+        recording = true;
+        return "-XX:ArchiveClassesAtExit=" + CLASS_DATA_RECORDING;
+    }
+
+    /**
+     * The packaged application, compiled by C1 alone: a process here lives about a minute on two
+     * cores it shares with other replicas, PostgreSQL and the test, and C2's compiler threads would
+     * take about 40 % of its CPU for speed it never reaches (bench/startup's JVM uses the default).
+     */
+    private static List<String> java(String classData) {
+        List<String> java = new java.util.ArrayList<>(List.of("java", "-XX:TieredStopAtLevel=1"));
+        if (classData != null) java.add(classData);
+        java.addAll(List.of("-jar", "target/quarkus-app/quarkus-run.jar"));
+        return java;
     }
 
     /** Resident memory of the Turnout process, in MiB (Linux). */
