@@ -182,12 +182,12 @@ public class ShadowReads {
                     settle(domain, s, "error");
                     continue;
                 }
-                int matched = s.keys().size() - differing.size();
-                for (int i = 0; i < matched; i++) count(domain, s.stage(), "match");
                 if (differing.isEmpty()) {
-                    inFlight.decrementAndGet();
+                    settle(domain, s, "match");
                     continue;
                 }
+                int matched = s.keys().size() - differing.size();
+                for (int i = 0; i < matched; i++) count(domain, s.stage(), "match");
                 confirm(domain, s.stage(), compare, differing, s.served(), lane.other, lane.servedBy)
                         .onFailure(e -> differing.forEach(k -> count(domain, s.stage(), "error")))
                         .onComplete(x -> inFlight.decrementAndGet());
