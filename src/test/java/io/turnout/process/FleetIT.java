@@ -8,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 import io.restassured.RestAssured;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
+import io.turnout.support.Ports;
 import io.turnout.support.TurnoutProcess;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -272,7 +273,7 @@ class FleetIT {
     /** A replica that cannot reach the control database at start never serves a write. */
     @Test
     void aReplicaStartedWithoutItsControlDatabaseDoesNotServe() throws Exception {
-        int nothing = TurnoutProcess.freePort();
+        int nothing = Ports.free();
         TurnoutProcess c = TurnoutProcess.in(Path.of("target/it-fleet-unreachable"), TurnoutProcess.flagsAt("legacy"), ENV)
                 .with("TURNOUT_DATABASES_MAIN_URL", "postgresql://postgres@localhost:" + nothing + "/main")
                 .with("TURNOUT_DATABASES_MESSAGES_URL", "postgresql://postgres@localhost:" + nothing + "/messages");

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.turnout.support.Ports;
 import io.turnout.support.TurnoutProcess;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -53,7 +54,7 @@ class ImageIT {
     void theImageCommandPushesTheImageTheDeploymentRuns() throws Exception {
         Path dir = Path.of("target/image-it").toAbsolutePath();
         TurnoutProcess.in(dir, "{}", java.util.Map.of());
-        String address = "127.0.0.1:" + TurnoutProcess.freePort();
+        String address = "127.0.0.1:" + Ports.free();
         startRegistry(dir, address);
         Path base = baseImage(dir);
 

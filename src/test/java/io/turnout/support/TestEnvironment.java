@@ -32,7 +32,7 @@ public class TestEnvironment implements QuarkusTestResourceLifecycleManager {
         config.put("turnout.flags.file", Flags.FILE.toString());
         config.put("turnout.search.connectra.url", SearchService.url());
         try {
-            int management = TurnoutProcess.freePort();
+            int management = Ports.free();
             System.setProperty(Management.PORT, Integer.toString(management));
             config.put("quarkus.management.test-port", Integer.toString(management));
         } catch (IOException e) {

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import io.restassured.RestAssured;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -61,7 +60,7 @@ public final class TurnoutProcess implements AutoCloseable {
     private TurnoutProcess(Path dir, Map<String, String> env) throws IOException {
         this.dir = dir;
         this.env = new java.util.HashMap<>(env);
-        this.pgPort = freePort();
+        this.pgPort = Ports.free();
     }
 
     /** A fresh directory (emptied if it exists) holding the data, the flag file and the log. */
@@ -79,12 +78,6 @@ public final class TurnoutProcess implements AutoCloseable {
     /** The repository's flag file with every domain at the given stage. */
     public static String flagsAt(String stage) throws IOException {
         return Files.readString(Path.of("flags/turnout-flags.json")).replace("\"name\": \"legacy\"", "\"name\": \"" + stage + "\"");
-    }
-
-    public static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 
     /**
@@ -222,7 +215,7 @@ public final class TurnoutProcess implements AutoCloseable {
 
     /** Starts Turnout and waits until it is ready and stage control has taken every step whose gates pass. */
     public TurnoutProcess start() throws IOException {
-        httpPort = freePort();
+        httpPort = Ports.free();
         List<String> run = command;
         boolean records = false;
         if (run == null) {
@@ -236,7 +229,7 @@ public final class TurnoutProcess implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(run)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("turnout.log").toFile()));
-        managementPort = freePort();
+        managementPort = Ports.free();
         pb.environment().put("QUARKUS_HTTP_PORT", Integer.toString(httpPort));
         pb.environment().put("QUARKUS_MANAGEMENT_PORT", Integer.toString(managementPort));
         if (testKeys) pb.environment().putAll(TestKeys.env());
@@ -265,7 +258,8 @@ public final class TurnoutProcess implements AutoCloseable {
         System.setProperty(Management.PORT, Integer.toString(managementPort));
         TestKeys.sendByDefault(credential);
         await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(250)).until(() -> {
-            if (!p.isAlive()) throw new IllegalStateException("Turnout exited; see " + dir.resolve("turnout.log"));
+            if (!p.isAlive()) throw new IllegalStateException("Turnout exited with status " + p.exitValue() + "; see "
+                    + dir.resolve("turnout.log") + ", which ends:\n" + logTail(40));
             try {
                 if (credential == null) return Management.given().get("/q/health/ready").statusCode() == 200;
                 return Management.given().get("/q/health/ready").statusCode() == 200
@@ -345,6 +339,16 @@ public final class TurnoutProcess implements AutoCloseable {
     /** Everything the process has logged, over all its starts. */
     public String log() throws IOException {
         return Files.readString(dir.resolve("turnout.log"));
+    }
+
+    /** The last lines of its log, for a failure's message. */
+    private String logTail(int lines) {
+        try {
+            List<String> all = Files.readAllLines(dir.resolve("turnout.log"));
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(unreadable: " + e.getMessage() + ")";
+        }
     }
 
     public long count(String sql) throws Exception {

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -39,10 +38,7 @@ public class UnleashServer implements QuarkusTestResourceLifecycleManager {
             try (Connection c = postgres.getPostgresDatabase().getConnection()) {
                 c.createStatement().execute("CREATE DATABASE unleash");
             }
-            int port;
-            try (ServerSocket s = new ServerSocket(0)) {
-                port = s.getLocalPort();
-            }
+            int port = Ports.free();
             ProcessBuilder pb = new ProcessBuilder("node", "server.js").directory(DIR.toFile())
                     .redirectErrorStream(true)
                     .redirectOutput(Path.of("target/unleash-server.log").toFile());
