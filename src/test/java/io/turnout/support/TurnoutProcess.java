@@ -207,6 +207,11 @@ public final class TurnoutProcess implements AutoCloseable {
         }
     }
 
+    /** Sends SIGTERM, as an operator's stop does, and does not wait. */
+    public void terminate() {
+        process.destroy();
+    }
+
     /** Sets an environment variable for the next start. */
     public TurnoutProcess with(String name, String value) {
         env.put(name, value);
@@ -311,6 +316,22 @@ public final class TurnoutProcess implements AutoCloseable {
             if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
         }
         throw new IllegalStateException("no VmRSS for process " + process.pid());
+    }
+
+    /**
+     * The Java process that runs Turnout: the process started, or the java child of a launcher
+     * that stays its parent.
+     */
+    public ProcessHandle java() {
+        ProcessHandle started = process.toHandle();
+        return Stream.concat(Stream.of(started), started.descendants())
+                .filter(h -> h.info().command().map(c -> c.endsWith("/java")).orElse(false))
+                .findFirst().orElseThrow(() -> new IllegalStateException("no java process under " + started.pid()));
+    }
+
+    /** The exit status of the process started, once it has exited, waiting at most a minute. */
+    public int exitStatus() throws Exception {
+        return process.onExit().get(60, java.util.concurrent.TimeUnit.SECONDS).exitValue();
     }
 
     /** SIGKILL: nothing runs after it, as when a replica dies. */
