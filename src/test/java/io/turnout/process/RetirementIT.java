@@ -13,6 +13,8 @@ import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -85,6 +87,22 @@ class RetirementIT {
         assertThat(dry.getBoolean("checklist.find { it.name == 'safety_window' }.pass")).isFalse();
         assertThat(dry.getBoolean("checklist.find { it.name == 'no_legacy_writes' }.pass")).isTrue();
         assertThat(p.count("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'user_connections_archive%'")).as("a dry run runs nothing").isZero();
+
+        // the checklist read while the legacy table is renamed under its checksum: the table counts as removed, not as a failure
+        try (Connection renamer = p.connect("main")) {
+            renamer.setAutoCommit(false);
+            renamer.createStatement().execute("LOCK TABLE user_connections IN ACCESS EXCLUSIVE MODE");
+            CompletableFuture<Response> reading = CompletableFuture.supplyAsync(() -> by(TestKeys.OPERATOR).get(RETIREMENT));
+            await().atMost(Duration.ofSeconds(30)).until(() -> p.count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    + "AND query LIKE '%hashtextextended%user_connections%'") == 1);
+            renamer.createStatement().execute("ALTER TABLE user_connections RENAME TO user_connections_moved");
+            renamer.commit();
+            Response read = reading.get(1, TimeUnit.MINUTES);
+            assertThat(read.statusCode()).as(read.asString()).isEqualTo(200);
+            assertThat(read.jsonPath().getString("checklist.find { it.name == 'no_legacy_writes' }.evidence")).contains("user_connections removed");
+            renamer.createStatement().execute("ALTER TABLE user_connections_moved RENAME TO user_connections");
+            renamer.commit();
+        }
 
         // past the window: the old request has expired, a new one is approved while a reader holds the legacy table
         p.close();
