@@ -639,7 +639,10 @@ public interface TurnoutConfig {
         @WithDefault("flags/turnout-flags.json")
         Path file();
 
-        /** How often the stage of each domain is re-evaluated from the client's current flags. */
+        /**
+         * How often the stage of each domain is re-evaluated from the client's current flags, and
+         * how often the flag file, when it is the source, is checked for a change.
+         */
         @WithDefault("500ms")
         Duration refreshInterval();
 

@@ -73,7 +73,7 @@ public class StageFlags {
             FlagFile file = new FlagFile(config.file());
             b.unleashAPI("http://localhost/offline")
                     .unleashFeatureFetcherFactory(c -> file)
-                    .fetchTogglesInterval(1)
+                    .scheduledExecutor(new FilePoll(config.refreshInterval()))
                     .backupFile(backupFile().toString())
                     .synchronousFetchOnInitialisation(true)
                     .disableMetrics();

@@ -25,6 +25,7 @@ import io.restassured.http.ContentType;
 import io.restassured.response.Response;
 import io.smallrye.faulttolerance.api.CircuitBreakerMaintenance;
 import io.turnout.db.Databases;
+import io.turnout.routing.ShadowReads;
 import io.turnout.routing.Stage;
 import io.turnout.support.Flags;
 import io.turnout.support.Metrics;
@@ -58,12 +59,17 @@ class SearchReadsTest {
     @Inject
     SearchOrigins origins;
 
+    @Inject
+    ShadowReads shadow;
+
     WireMockServer search;
     Sql sql;
 
     @BeforeEach
     void setUp() {
         search = SearchService.server();
+        // a shadow comparison an earlier test sampled re-reads a differing record after a delay: not a call of this test
+        await().atMost(Duration.ofSeconds(10)).until(() -> shadow.inFlight() == 0);
         search.resetAll();
         breakers.reset("search-connectra");
         sql = new Sql(databases);
