@@ -37,7 +37,7 @@ public final class TurnoutProcess implements AutoCloseable {
      * keeps one: the first process started records it as it exits, and every process started after
      * maps its classes from it instead of loading them again (about 1.2 s of each start here). It
      * is recorded under another name and moved into place only once its process has exited by
-     * itself or on SIGTERM, so no start meets a half-written one: the JVM writes it as it exits, and
+     * itself or on a signal Java handles, so no start meets a half-written one: the JVM writes it as it exits, and
      * one cut short by SIGKILL is refused by every later start, or crashes it if its end is missing
      * (SIGBUS). Removed when the suite starts, so a new build never meets an old one.
      */
@@ -284,8 +284,8 @@ public final class TurnoutProcess implements AutoCloseable {
      */
     private static String classData() throws IOException {
         if (recording && recorder != null && !recorder.isAlive()) {
-            // the recorder has exited: its archive is whole unless SIGKILL (exit status 137) cut it short
-            if (recorder.exitValue() != 137 && Files.exists(CLASS_DATA_RECORDING) && Files.size(CLASS_DATA_RECORDING) > 0) {
+            // the recorder has exited: its archive is whole only if Java ran its exit, as bin/turnout decides
+            if (ranItsExit(recorder.exitValue()) && Files.exists(CLASS_DATA_RECORDING) && Files.size(CLASS_DATA_RECORDING) > 0) {
                 Files.move(CLASS_DATA_RECORDING, CLASS_DATA, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             }
             recording = false;
@@ -296,6 +296,15 @@ public final class TurnoutProcess implements AutoCloseable {
         Files.deleteIfExists(CLASS_DATA_RECORDING);
         recording = true;
         return "-XX:ArchiveClassesAtExit=" + CLASS_DATA_RECORDING;
+    }
+
+    /**
+     * Whether a Java process that exited with this status ran its exit, where the JVM writes the
+     * archive: it exited by itself, or on HUP, INT or TERM (129, 130, 143). Not after SIGKILL
+     * (137) or a crash (134, 139).
+     */
+    private static boolean ranItsExit(int status) {
+        return status <= 128 || status == 129 || status == 130 || status == 143;
     }
 
     /**
