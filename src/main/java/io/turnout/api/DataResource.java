@@ -1,9 +1,12 @@
 package io.turnout.api;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.micrometer.core.instrument.Timer;
 import io.turnout.TurnoutConfig;
 import io.turnout.domain.Domain;
@@ -25,6 +28,7 @@ import io.turnout.store.StoreException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.core.MediaType;
@@ -122,9 +126,9 @@ public class DataResource {
      * key as the record shows it, a number for an integer key, to pass back as {@code after=}; null
      * on the last page) and, on the last page of a lookup by keys, the keys no record has.
      */
-    private String page(Domain d, Query query, List<Record> records) {
-        java.io.StringWriter out = new java.io.StringWriter(32 + 128 * records.size());
-        try (com.fasterxml.jackson.core.JsonGenerator g = json.getFactory().createGenerator(out)) {
+    private Buffer page(Domain d, Query query, List<Record> records) {
+        ByteBuf out = Unpooled.buffer(32 + 48 * d.fields().size() * Math.max(1, records.size()));
+        try (JsonGenerator g = Domain.generator(out)) {
             g.writeStartObject();
             g.writeArrayFieldStart("items");
             for (Record r : records) d.write(g, r);
@@ -145,7 +149,7 @@ public class DataResource {
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-        return out.toString();
+        return Buffer.buffer(out);
     }
 
     /** {@code POST /data/{domain}}: creates a record; with an Idempotency-Key, a retry gets the first answer again. */
@@ -363,7 +367,8 @@ public class DataResource {
         return s.fallback() ? Response.fromResponse(r).header(Problems.ORIGIN, null).header(Problems.ORIGIN, s.originLabel()).build() : r;
     }
 
-    private static Response ok(Response.ResponseBuilder r, Served<?> s, String body) {
+    /** A served answer with its origin and stage headers; the body is JSON, as a string or as the bytes to send. */
+    private static Response ok(Response.ResponseBuilder r, Served<?> s, Object body) {
         Problems.headers(r, s.originLabel(), s.stage());
         if (body != null) r.entity(body).type(MediaType.APPLICATION_JSON);
         return r.build();

@@ -3,6 +3,7 @@ package io.turnout.api;
 import io.turnout.TurnoutConfig;
 import io.turnout.auth.Gatekeeper;
 import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -101,6 +102,7 @@ public class DataRoutes {
         if (r.getMediaType() != null) out.putHeader("Content-Type", r.getMediaType().toString());
         Object entity = r.getEntity();
         if (entity == null) out.end();
+        else if (entity instanceof Buffer bytes) out.end(bytes);
         else out.end(entity.toString());
     }
 }

@@ -1,9 +1,20 @@
 package io.turnout.domain;
 
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufOutputStream;
+import io.netty.buffer.Unpooled;
 import io.turnout.store.Filter;
 import io.turnout.store.Origin;
 import io.turnout.store.Store;
 import io.turnout.store.TableStore;
+import io.vertx.core.buffer.Buffer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.util.LinkedHashSet;
 import java.util.Set;
 import java.util.List;
@@ -26,24 +37,33 @@ public record Domain(String name, String flag, Field key, List<Field> fields, Or
         return node;
     }
 
-    private static final com.fasterxml.jackson.core.JsonFactory JSON = new com.fasterxml.jackson.core.JsonFactory();
+    /** Characters outside the Basic Multilingual Plane are written as UTF-8, as the tree's text has them, not as escaped surrogates. */
+    private static final JsonFactory JSON = JsonFactory.builder().enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8).build();
 
-    /** {@link #toJson(Record)} as text, written field by field without building a tree. */
-    public String json(Record r) {
-        java.io.StringWriter out = new java.io.StringWriter(64 + 32 * fields.size());
-        try (com.fasterxml.jackson.core.JsonGenerator g = JSON.createGenerator(out)) {
+    /**
+     * {@link #toJson(Record)} as UTF-8 bytes, written field by field straight into the buffer a
+     * response sends, without a tree or an intermediate string.
+     */
+    public Buffer json(Record r) {
+        ByteBuf out = Unpooled.buffer(64 + 48 * fields.size());
+        try (JsonGenerator g = generator(out)) {
             write(g, r);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        return out.toString();
+        return Buffer.buffer(out);
+    }
+
+    /** A UTF-8 generator that writes into the given bytes, for a response body built from records. */
+    public static JsonGenerator generator(ByteBuf out) throws IOException {
+        return JSON.createGenerator((OutputStream) new ByteBufOutputStream(out), JsonEncoding.UTF8);
     }
 
     /** Writes a record as {@link #toJson(Record)} shows it to a generator, as one object. */
-    public void write(com.fasterxml.jackson.core.JsonGenerator g, Record r) throws java.io.IOException {
+    public void write(JsonGenerator g, Record r) throws IOException {
         g.writeStartObject();
         for (Field f : fields) {
-            g.writeFieldName(f.name());
+            g.writeFieldName(f.jsonName());
             f.type().write(g, r.get(f.name()));
         }
         g.writeEndObject();

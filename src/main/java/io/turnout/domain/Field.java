@@ -1,7 +1,16 @@
 package io.turnout.domain;
 
-/** One API field of a domain. */
-public record Field(String name, FieldType type, boolean required, Integer maxLength) {
+import com.fasterxml.jackson.core.io.SerializedString;
+
+/**
+ * One API field of a domain. {@code jsonName} is the name as a JSON member name, quoted and encoded
+ * once, for writing records.
+ */
+public record Field(String name, FieldType type, boolean required, Integer maxLength, SerializedString jsonName) {
+
+    public Field(String name, FieldType type, boolean required, Integer maxLength) {
+        this(name, type, required, maxLength, new SerializedString(name));
+    }
 
     /** Checks a converted value against the field's limits; returns the reason it fails, or null. */
     public String violation(Object value) {

@@ -2,33 +2,36 @@ package io.turnout.domain;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.StringWriter;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 /**
- * A record's JSON written straight to a generator (the read path) is, value for value, the text of
- * the tree the rest of the data API builds: the same escapes, numbers, instants and nested JSON.
+ * A record's JSON written straight to UTF-8 bytes (the read path's response body) is, value for
+ * value, the text of the tree the rest of the data API builds: the same escapes, numbers, instants
+ * and nested JSON.
  */
 class FieldJsonTest {
-    private static final JsonFactory JSON = new JsonFactory();
 
     private static String streamed(FieldType type, Object value) throws Exception {
-        StringWriter out = new StringWriter();
-        try (JsonGenerator g = JSON.createGenerator(out)) {
+        ByteBuf out = Unpooled.buffer();
+        try (JsonGenerator g = Domain.generator(out)) {
             g.writeStartObject();
             g.writeFieldName("v");
             type.write(g, value);
             g.writeEndObject();
         }
-        return out.toString();
+        return out.toString(StandardCharsets.UTF_8);
     }
 
     private static String tree(FieldType type, Object value) {
@@ -55,5 +58,22 @@ class FieldJsonTest {
             FieldType t = (FieldType) c[0];
             assertThat(streamed(t, c[1])).as(t + " " + c[1]).isEqualTo(tree(t, c[1]));
         }
+    }
+
+    @Test
+    void aRecordsBytesAreItsTreesTextInUtf8() throws Exception {
+        List<Field> fields = List.of(new Field("id", FieldType.INTEGER, true, null), new Field("n\u00e4me \"x\"", FieldType.STRING, false, null),
+                new Field("at", FieldType.TIMESTAMP, false, null), new Field("doc", FieldType.JSON, false, null),
+                new Field("gone", FieldType.BOOLEAN, false, null));
+        Domain d = new Domain("things", "turnout.things.stage", fields.get(0), fields, null, null, 0, null, List.of(), null);
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("id", 42L);
+        values.put("n\u00e4me \"x\"", "caf\u00e9 \ud83d\ude00 \"quoted\"\n");
+        values.put("at", OffsetDateTime.of(2026, 11, 25, 7, 0, 0, 1_000, ZoneOffset.UTC));
+        values.put("doc", new ObjectMapper().readTree("{\"k\":[1,\"\u4e2d\"]}"));
+        values.put("gone", null);
+        Record r = new Record(values);
+        assertThat(d.json(r).toString(StandardCharsets.UTF_8)).isEqualTo(d.toJson(r).toString());
+        assertThat(d.json(r).getBytes()).isEqualTo(d.toJson(r).toString().getBytes(StandardCharsets.UTF_8));
     }
 }
