@@ -23,8 +23,11 @@ import java.time.format.DateTimeFormatter;
  * one prepared INSERT ... RETURNING of the same row and columns Turnout serves for connections at
  * legacy, their JSON written straight into the response. No validation, no routing by stage, no
  * metrics, no authentication: what is left is the floor Turnout's ratios are measured against.
+ * With {@code consolidated} as a third argument, its connections send the statements an event loop
+ * queues in one pass in one write, as Turnout's pipelined reads do (Netty's FlushConsolidationHandler):
+ * the same floor with that one technique added, to show what Turnout's own work costs on top.
  *
- *   java -cp "target/quarkus-app/lib/main/*:classes" Anchor HTTP_PORT PG_PORT
+ *   java -cp "target/quarkus-app/lib/main/*:classes" Anchor HTTP_PORT PG_PORT [consolidated]
  */
 public class Anchor extends AbstractVerticle {
     private static final String SELECT = "SELECT id, user_id, connected_user_id, status, created_at FROM user_connections WHERE id = $1";
@@ -33,11 +36,13 @@ public class Anchor extends AbstractVerticle {
 
     private final int httpPort;
     private final int pgPort;
+    private final boolean consolidated;
     private SqlClient pg;
     private PreparedQuery<RowSet<Row>> select;
     private PreparedQuery<RowSet<Row>> insert;
 
-    Anchor(int httpPort, int pgPort) {
+    Anchor(int httpPort, int pgPort, boolean consolidated) {
+        this.consolidated = consolidated;
         this.httpPort = httpPort;
         this.pgPort = pgPort;
     }
@@ -45,9 +50,10 @@ public class Anchor extends AbstractVerticle {
     public static void main(String[] args) {
         int httpPort = Integer.parseInt(args[0]);
         int pgPort = Integer.parseInt(args[1]);
+        boolean consolidated = args.length > 2 && args[2].equals("consolidated");
         int loops = Runtime.getRuntime().availableProcessors();
         Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(loops).setPreferNativeTransport(true));
-        vertx.deployVerticle(() -> new Anchor(httpPort, pgPort), new DeploymentOptions().setInstances(loops))
+        vertx.deployVerticle(() -> new Anchor(httpPort, pgPort, consolidated), new DeploymentOptions().setInstances(loops))
                 .onSuccess(id -> System.out.println("anchor listening on " + httpPort + " with " + loops + " event loops"))
                 .onFailure(e -> {
                     e.printStackTrace();
@@ -60,7 +66,9 @@ public class Anchor extends AbstractVerticle {
         PgConnectOptions options = new PgConnectOptions().setHost("localhost").setPort(pgPort).setDatabase("main").setUser("postgres")
                 .setPassword("").setCachePreparedStatements(true).setPipeliningLimit(256);
         // one connection for this event loop: its requests pipeline over it
-        pg = PgBuilder.client().with(new io.vertx.sqlclient.PoolOptions().setMaxSize(1)).connectingTo(options).using(vertx).build();
+        var builder = PgBuilder.client().with(new io.vertx.sqlclient.PoolOptions().setMaxSize(1)).connectingTo(options).using(vertx);
+        if (consolidated) builder.withConnectHandler(Anchor::consolidateFlushes);
+        pg = builder.build();
         select = pg.preparedQuery(SELECT);
         insert = pg.preparedQuery(INSERT);
         vertx.createHttpServer(new HttpServerOptions().setTcpNoDelay(true).setTcpFastOpen(true))
@@ -109,5 +117,13 @@ public class Anchor extends AbstractVerticle {
                 .append("\",\"connection_type\":\"direct\",\"company_id\":null,\"created_at\":\"")
                 .append(DateTimeFormatter.ISO_OFFSET_DATE_TIME.format(r.getOffsetDateTime(4))).append("\"}");
         response.setStatusCode(status).putHeader("Content-Type", "application/json").end(Buffer.buffer(b.toString()));
+    }
+
+    private static void consolidateFlushes(io.vertx.sqlclient.SqlConnection connection) {
+        io.vertx.sqlclient.impl.Connection c = ((io.vertx.sqlclient.impl.SqlConnectionInternal) connection).unwrap();
+        while (c instanceof io.vertx.sqlclient.impl.pool.SqlConnectionPool.PooledConnection pooled) c = pooled.unwrap();
+        ((io.vertx.sqlclient.impl.SocketConnectionBase) c).socket().channelHandlerContext().pipeline()
+                .addFirst(new io.netty.handler.flush.FlushConsolidationHandler(64, true));
+        connection.close();
     }
 }
