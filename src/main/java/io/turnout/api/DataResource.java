@@ -1,13 +1,10 @@
 package io.turnout.api;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.turnout.TurnoutConfig;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Domains;
@@ -127,8 +124,7 @@ public class DataResource {
      * on the last page) and, on the last page of a lookup by keys, the keys no record has.
      */
     private Buffer page(Domain d, Query query, List<Record> records) {
-        ByteBuf out = Unpooled.buffer(32 + 48 * d.fields().size() * Math.max(1, records.size()));
-        try (JsonGenerator g = Domain.generator(out)) {
+        return Domain.bytes(32 + 48 * d.fields().size() * Math.max(1, records.size()), g -> {
             g.writeStartObject();
             g.writeArrayFieldStart("items");
             for (Record r : records) d.write(g, r);
@@ -146,10 +142,7 @@ public class DataResource {
                 }
             }
             g.writeEndObject();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        return Buffer.buffer(out);
+        });
     }
 
     /** {@code POST /data/{domain}}: creates a record; with an Idempotency-Key, a retry gets the first answer again. */

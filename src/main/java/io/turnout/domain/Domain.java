@@ -45,16 +45,27 @@ public record Domain(String name, String flag, Field key, List<Field> fields, Or
      * response sends, without a tree or an intermediate string.
      */
     public Buffer json(Record r) {
-        ByteBuf out = Unpooled.buffer(64 + 48 * fields.size());
+        return bytes(64 + 48 * fields.size(), g -> write(g, r));
+    }
+
+    /** JSON that {@code body} writes to a UTF-8 generator, as the bytes a response sends; {@code capacity} is a first guess at their size. */
+    public static Buffer bytes(int capacity, JsonBody body) {
+        ByteBuf out = Unpooled.buffer(capacity);
         try (JsonGenerator g = generator(out)) {
-            write(g, r);
+            body.write(g);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         return Buffer.buffer(out);
     }
 
-    /** A UTF-8 generator that writes into the given bytes, for a response body built from records. */
+    /** Writes one JSON value to a generator. */
+    @FunctionalInterface
+    public interface JsonBody {
+        void write(JsonGenerator g) throws IOException;
+    }
+
+    /** A UTF-8 generator that writes into the given bytes. */
     public static JsonGenerator generator(ByteBuf out) throws IOException {
         return JSON.createGenerator((OutputStream) new ByteBufOutputStream(out), JsonEncoding.UTF8);
     }

@@ -37,9 +37,10 @@ public final class TurnoutProcess implements AutoCloseable {
      * keeps one: the first process started records it as it exits, and every process started after
      * maps its classes from it instead of loading them again (about 1.2 s of each start here). It
      * is recorded under another name and moved into place only once its process has exited by
-     * itself or on a signal Java handles, so no start meets a half-written one: the JVM writes it as it exits, and
-     * one cut short by SIGKILL is refused by every later start, or crashes it if its end is missing
-     * (SIGBUS). Removed when the suite starts, so a new build never meets an old one.
+     * itself or on a signal Java handles, so no start meets a half-written one: the JVM writes it
+     * as it exits, and one cut short by SIGKILL is refused by every later start, or crashes it if
+     * its end is missing (SIGBUS). Removed when the suite starts, so a new build never meets an
+     * old one.
      */
     private static final Path CLASS_DATA = Path.of("target/it-class-data/turnout.jsa");
     private static final Path CLASS_DATA_RECORDING = Path.of("target/it-class-data/recording.jsa");
