@@ -98,6 +98,14 @@ public interface Store extends Origin {
     Future<Void> putAll(SqlClient client, List<Record> records, java.util.Set<String> fields);
 
     /**
+     * {@link #putAll} for records the store is known not to hold: where it can, a plain insert,
+     * which fails with a unique violation (SQLSTATE 23505) if one of them is held after all.
+     */
+    default Future<Void> insertAll(SqlClient client, List<Record> records, java.util.Set<String> fields) {
+        return putAll(client, records, fields);
+    }
+
+    /**
      * Share-locks the records in {@code (after, upTo]} (their rows in the table holding one row per
      * record) until the transaction ends: a client write of one of them waits, so a copy reading
      * them afterwards in the same transaction sees either none or all of it.

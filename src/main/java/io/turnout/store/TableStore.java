@@ -58,6 +58,7 @@ public final class TableStore extends KeyedRelation {
     private final List<Mapping> putOrder;
     private final Set<String> held;
     private final Map<Set<String>, String> putAllSql = new ConcurrentHashMap<>();
+    private final Map<Set<String>, String> insertAllSql = new ConcurrentHashMap<>();
     /** Whether the database runs MERGE, once asked (see {@link #merges}). */
     private volatile Boolean merges;
 
@@ -138,13 +139,17 @@ public final class TableStore extends KeyedRelation {
     }
 
     private String putAllSql(Set<String> fields) {
-        return putAllSql.computeIfAbsent(Set.copyOf(fields), f -> {
+        return putAllSql.computeIfAbsent(Set.copyOf(fields), f -> insertAllSql(f) + conflict(key, putColumns(f), Set.of()));
+    }
+
+    private String insertAllSql(Set<String> fields) {
+        return insertAllSql.computeIfAbsent(Set.copyOf(fields), f -> {
             List<Mapping> columns = putColumns(f);
             StringJoiner arrays = new StringJoiner(", ");
             for (int i = 0; i < columns.size(); i++) {
                 arrays.add("$" + (i + 1) + "::" + columns.get(i).field().type().sqlType() + "[]");
             }
-            return "INSERT INTO " + table + " (" + columnList(columns) + ") SELECT * FROM unnest(" + arrays + ")" + conflict(key, columns, Set.of());
+            return "INSERT INTO " + table + " (" + columnList(columns) + ") SELECT * FROM unnest(" + arrays + ")";
         });
     }
 
@@ -386,15 +391,31 @@ public final class TableStore extends KeyedRelation {
     @Override
     public Future<Void> putAll(SqlClient client, List<Record> records, Set<String> fields) {
         if (records.isEmpty()) return Future.succeededFuture();
+        return client.preparedQuery(putAllSql(fields)).execute(columns(records, fields)).mapEmpty();
+    }
+
+    /**
+     * Inserts records the table does not hold, without the speculative insertion an upsert pays
+     * for: a row with one of their keys fails the statement with a unique violation.
+     */
+    @Override
+    public Future<Void> insertAll(SqlClient client, List<Record> records, Set<String> fields) {
+        if (records.isEmpty()) return Future.succeededFuture();
+        return client.preparedQuery(insertAllSql(fields)).execute(columns(records, fields)).mapEmpty();
+    }
+
+    /** One array per column written, of the field's Java type, holding the records' values in order. */
+    private Tuple columns(List<Record> records, Set<String> fields) {
         Tuple columns = Tuple.tuple();
         for (Mapping m : putColumns(fields)) {
-            Object array = Array.newInstance(m.field().type().javaType(), records.size());
-            for (int i = 0; i < records.size(); i++) {
-                Array.set(array, i, records.get(i).get(m.field().name()));
+            Object[] array = (Object[]) Array.newInstance(m.field().type().javaType(), records.size());
+            String name = m.field().name();
+            for (int i = 0; i < array.length; i++) {
+                array[i] = records.get(i).get(name);
             }
             columns.addValue(array);
         }
-        return client.preparedQuery(putAllSql(fields)).execute(columns).mapEmpty();
+        return columns;
     }
 
     @Override

@@ -661,7 +661,8 @@ public class Backfill {
                 Set<Object> keys = new LinkedHashSet<>(sourceKeys.result());
                 Set<Object> sourceHas = new java.util.HashSet<>(sourceKeys.result());
                 targetKeys.result().stream().filter(k -> sourceHas.contains(k) || !keep.contains(k)).forEach(keys::add);
-                return mirror.syncAll(domain, new ArrayList<>(keys), direction.source, direction.target).map(n -> (long) n);
+                return mirror.copyAll(domain, new ArrayList<>(keys), direction.source, direction.target,
+                        new java.util.HashSet<>(targetKeys.result())).map(n -> (long) n);
             });
         });
     }

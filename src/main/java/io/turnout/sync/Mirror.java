@@ -1,5 +1,6 @@
 package io.turnout.sync;
 
+import io.turnout.db.Database;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Record;
 import io.turnout.domain.Side;
@@ -11,6 +12,7 @@ import io.turnout.store.Owned;
 import io.turnout.store.Store;
 import io.turnout.store.TableStore;
 import io.vertx.core.Future;
+import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.SqlConnection;
@@ -22,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.List;
 import java.util.Set;
+import org.jboss.logging.Logger;
 
 /**
  * Brings one key of a store to the state another store holds for it: put the record, or delete it
@@ -32,8 +35,11 @@ import java.util.Set;
  */
 @Singleton
 public class Mirror {
+    private static final Logger LOG = Logger.getLogger(Mirror.class);
     private final AppliedStages stages;
     private final WriteFence fence;
+    /** Databases that refused the WAL message a bulk copy flushes with, by name. */
+    private final Set<String> flushRefused = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public Mirror(AppliedStages stages, WriteFence fence) {
         this.stages = stages;
@@ -57,11 +63,15 @@ public class Mirror {
      * syncs that share keys cannot deadlock.
      */
     public Future<Integer> syncAll(Domain domain, List<Object> keys, Side source, Side target) {
-        // a copy passes the write fence: none starts while the authoritative store changes
+        return withinFence(domain, () -> copy(domain, stages.get(domain.name()), keys, source, target, true, Bulk.NONE));
+    }
+
+    /** Runs a copy inside the write fence: none starts while the authoritative store changes, and a change waits for it. */
+    private Future<Integer> withinFence(Domain domain, java.util.function.Supplier<Future<Integer>> copy) {
         return fence.enterCopy(domain.name()).compose(v -> {
             Future<Integer> done;
             try {
-                done = copy(domain, stages.get(domain.name()), keys, source, target, true);
+                done = copy.get();
             } catch (RuntimeException e) {
                 done = Future.failedFuture(e);
             }
@@ -70,12 +80,62 @@ public class Mirror {
     }
 
     /**
+     * A backfill's copy of many keys: {@link #syncAll}, under the same locks, with two savings a
+     * bulk copy can make. Each group's transaction commits without waiting for its WAL to reach
+     * disk ({@code synchronous_commit} off for it alone), and one transactional WAL message at the
+     * end flushes them all before the copy returns, so a checkpoint written after it names only
+     * rows on disk; a stage change flushes them too, as the fence's own commit does. Records whose
+     * keys {@code targetHeld} does not name (the target's keys when the range was listed) go in by
+     * plain INSERT; a group in which one is held after all is copied again with upserts. A
+     * database that refuses the message (a role that may not write WAL messages) is told once in
+     * the log and copied into with synchronous commits from then on.
+     */
+    public Future<Integer> copyAll(Domain domain, List<Object> keys, Side source, Side target, Set<Object> targetHeld) {
+        Database into = domain.store(target).database();
+        boolean relaxed = !flushRefused.contains(into.name());
+        return withinFence(domain, () -> copy(domain, stages.get(domain.name()), keys, source, target, true, new Bulk(relaxed, targetHeld))
+                .compose(n -> relaxed && !keys.isEmpty() ? flush(into).map(n) : Future.succeededFuture(n)));
+    }
+
+    /** How a bulk copy writes: commits without waiting for the flush; plain inserts of keys the target did not hold. */
+    private record Bulk(boolean relaxed, Set<Object> targetHeld) {
+        static final Bulk NONE = new Bulk(false, null);
+
+        boolean inserts() {
+            return targetHeld != null;
+        }
+
+        Bulk upserting() {
+            return new Bulk(relaxed, null);
+        }
+    }
+
+    /**
+     * Waits until everything committed in the database so far is on disk: a transaction that writes
+     * one WAL record commits synchronously (even where the database commits asynchronously by
+     * default), and its flush covers every earlier commit.
+     */
+    private Future<Void> flush(Database db) {
+        return db.work().query("SELECT set_config('synchronous_commit', CASE current_setting('synchronous_commit') WHEN 'off' THEN 'on' "
+                        + "ELSE current_setting('synchronous_commit') END, true), pg_logical_emit_message(true, 'turnout', 'flush')")
+                .execute().<Void>mapEmpty()
+                .recover(e -> {
+                    if (e instanceof PgException pg && ("42501".equals(pg.getSqlState()) || "42883".equals(pg.getSqlState()))
+                            && flushRefused.add(db.name())) {
+                        LOG.warnf("Database %s refused the WAL message that flushes a backfill's commits (%s); its backfill copies "
+                                + "commit synchronously from now on, which is slower", db.name(), pg.getMessage());
+                    }
+                    return Future.failedFuture(e);
+                });
+    }
+
+    /**
      * {@link #syncAll} for the write fence's own drain, which runs while the fence is closed in this
      * replica and in every database of the domain (so it does not enter the database's fence).
      * Refused into the store that is authoritative at {@code stage}, the stage the switch starts from.
      */
     public Future<Integer> syncFenced(Domain domain, Stage stage, List<Object> keys, Side source, Side target) {
-        return copy(domain, stage, keys, source, target, false);
+        return copy(domain, stage, keys, source, target, false, Bulk.NONE);
     }
 
     /**
@@ -83,7 +143,7 @@ public class Mirror {
      * the target first enters the domain's fence in that database with that stage, so a copy routed
      * by a stage the fleet has left is refused there (and retried by its owner) rather than written.
      */
-    private Future<Integer> copy(Domain domain, Stage stage, List<Object> keys, Side source, Side target, boolean entering) {
+    private Future<Integer> copy(Domain domain, Stage stage, List<Object> keys, Side source, Side target, boolean entering, Bulk bulk) {
         if (stage.authoritative() == target) {
             return Future.failedFuture(new IllegalStateException("copy of domain " + domain.name() + " into the " + target.label()
                     + " store refused: it is authoritative at " + stage.label()));
@@ -91,12 +151,17 @@ public class Mirror {
         Future<Integer> total = Future.succeededFuture(0);
         for (int i = 0; i < keys.size(); i += LOCK_BATCH) {
             List<Object> group = keys.subList(i, Math.min(keys.size(), i + LOCK_BATCH));
-            total = total.compose(n -> syncLocked(domain, group, source, target, entering ? stage : null).map(m -> n + m));
+            total = total.compose(n -> syncLocked(domain, group, source, target, entering ? stage : null, bulk)
+                    // a record the target came to hold since the range was listed: the group again, upserted
+                    .recover(e -> bulk.inserts() && e instanceof PgException pg && "23505".equals(pg.getSqlState())
+                            ? syncLocked(domain, group, source, target, entering ? stage : null, bulk.upserting())
+                            : Future.failedFuture(e))
+                    .map(m -> n + m));
         }
         return total;
     }
 
-    private Future<Integer> syncLocked(Domain domain, List<Object> keys, Side source, Side target, Stage entering) {
+    private Future<Integer> syncLocked(Domain domain, List<Object> keys, Side source, Side target, Stage entering, Bulk bulk) {
         if (keys.isEmpty()) return Future.succeededFuture(0);
         Store from = domain.store(source);
         Store to = domain.store(target);
@@ -108,28 +173,65 @@ public class Mirror {
                     SqlClient sourceClient = from.database().equals(to.database()) ? tx : from.database().work();
                     // the key locks are sent right behind the fence's statement, on the same connection: one
                     // round trip for both, and PostgreSQL still takes them after the fence, in that order
+                    Future<?> relaxed = bulk.relaxed() ? tx.query("SET LOCAL synchronous_commit TO off").execute() : Future.succeededFuture();
                     Future<Void> entered = entering == null ? Future.succeededFuture() : StoreFence.enter(tx, domain, entering);
                     Future<?> locked = tx.preparedQuery("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(n, 0) AS h "
                                     + "FROM unnest($1::text[]) AS n) AS l ORDER BY h")
                             .execute(Tuple.of(names));
                     // a refusal by the fence is the failure to report, not the aborted transaction the locks then met
-                    Future<List<OwnedEntry>> owned = Future.join(entered, locked)
-                            .recover(e -> Future.failedFuture(entered.failed() ? entered.cause() : e))
-                            .compose(v -> ownedEntries(sourceClient, domain, keys, source, target));
-                    // the source's rows are read after its outbox: every entry applied below belongs to a write the rows include
-                    return owned.compose(entries -> from.getAll(sourceClient, keys).compose(present -> {
-                        Set<Object> found = new HashSet<>();
-                        present.forEach(r -> found.add(r.get(domain.key().name())));
-                        List<Object> gone = keys.stream().filter(k -> !found.contains(k)).toList();
-                        return to.putAll(tx, present, domain.copiedFrom(source))
-                                .compose(v -> to.deleteAll(tx, gone))
-                                .compose(v -> applyOwned(tx, domain, entries, found, target, applied))
-                                .map(present.size());
-                    }));
+                    return inOrder(relaxed, entered, locked)
+                            .compose(v -> readSource(sourceClient, from, domain, keys, source, target))
+                            .compose(read -> {
+                                Set<Object> found = new HashSet<>();
+                                read.rows().forEach(r -> found.add(r.get(domain.key().name())));
+                                List<Object> gone = keys.stream().filter(k -> !found.contains(k)).toList();
+                                // the target's writes go out together; PostgreSQL runs them in the order sent
+                                return inOrder(put(tx, to, read.rows(), domain, source, bulk), to.deleteAll(tx, gone))
+                                        .compose(v -> applyOwned(tx, domain, read.entries(), found, target, applied))
+                                        .map(read.rows().size());
+                            });
                 })
                 .compose(n -> applied.isEmpty() ? Future.succeededFuture(n)
                         : from.database().work().preparedQuery("DELETE FROM turnout_outbox WHERE id = ANY($1)")
                                 .execute(Tuple.of(applied.toArray(new Long[0]))).map(n));
+    }
+
+    /** What a sync read from the source: the pending entries carrying target-only fields, then the records. */
+    private record SourceRead(List<OwnedEntry> entries, List<Record> rows) {}
+
+    /**
+     * Reads the source's outbox entries of the keys and then their records, both sent at once on
+     * one connection: PostgreSQL runs them in that order, so every entry applied belongs to a
+     * write the records include.
+     */
+    private static Future<SourceRead> readSource(SqlClient client, Store from, Domain domain, List<Object> keys, Side source, Side target) {
+        if (client instanceof io.vertx.sqlclient.Pool pool) return pool.withConnection(c -> readSource(c, from, domain, keys, source, target));
+        Future<List<OwnedEntry>> entries = ownedEntries(client, domain, keys, source, target);
+        Future<List<Record>> rows = from.getAll(client, keys);
+        return inOrder(entries, rows).map(v -> new SourceRead(entries.result(), rows.result()));
+    }
+
+    /**
+     * Waits for statements sent together on one connection, and fails with the first that failed,
+     * in the order they were sent: those after it failed only because the transaction had.
+     */
+    private static Future<Void> inOrder(Future<?>... sent) {
+        return Future.join(List.of(sent)).<Void>mapEmpty().recover(e -> {
+            for (Future<?> f : sent) {
+                if (f.failed()) return Future.failedFuture(f.cause());
+            }
+            return Future.failedFuture(e);
+        });
+    }
+
+    /** Writes the records into the target: those it did not hold by plain insert, in a bulk copy that knows which. */
+    private static Future<Void> put(SqlConnection tx, Store to, List<Record> records, Domain domain, Side source, Bulk bulk) {
+        Set<String> fields = domain.copiedFrom(source);
+        if (!bulk.inserts()) return to.putAll(tx, records, fields);
+        List<Record> fresh = new ArrayList<>();
+        List<Record> held = new ArrayList<>();
+        for (Record r : records) (bulk.targetHeld().contains(r.get(domain.key().name())) ? held : fresh).add(r);
+        return inOrder(to.putAll(tx, held, fields), to.insertAll(tx, fresh, fields));
     }
 
     /** A pending outbox entry carrying what a client wrote to fields only the target holds. */

@@ -45,6 +45,9 @@ class BackfillVerificationTest {
     Backfill backfill;
 
     @Inject
+    io.turnout.sync.Mirror mirror;
+
+    @Inject
     io.turnout.domain.Domains domains;
 
     Sql sql;
@@ -211,6 +214,71 @@ class BackfillVerificationTest {
         assertThat(sql.count("main", "SELECT count(*) FROM user_connections l JOIN company_connections n ON n.id = l.id "
                 + "WHERE l.id > 40 AND l.id <= 100 AND (l.user_id, l.connected_user_id, l.status, l.created_at) "
                 + "IS NOT DISTINCT FROM (n.user_id, n.peer_user_id, n.status, n.created_at)")).as("rows equal to legacy").isEqualTo(60);
+    }
+
+    /**
+     * A backfill's copy between two databases inserts the records the target did not hold when their
+     * range was listed. One the target came to hold meanwhile (a client write mirrored there) makes
+     * that insert a unique violation: the group is copied again with upserts, so the copy neither
+     * fails nor leaves the older row.
+     */
+    @Test
+    void aTwoDatabaseCopyMeetingARowTheTargetCameToHoldCopiesItsGroupAgain() throws Exception {
+        Flags.stage("messages", Stage.DUAL_WRITE);
+        io.turnout.domain.Domain messages = domains.find("messages").orElseThrow();
+        sql.exec("messages", "INSERT INTO messages (id, sender_id, recipient_id, content, created_at, updated_at) "
+                + "VALUES (5, 1, 2, 'older', now(), now()), (250, 1, 2, 'older', now(), now())");
+        List<Object> keys = java.util.stream.LongStream.rangeClosed(1, 450).boxed().map(k -> (Object) k).toList();
+
+        // the range was listed before those two rows came: the copy takes the target to hold none
+        int copied = join(mirror.copyAll(messages, keys, io.turnout.domain.Side.LEGACY, io.turnout.domain.Side.NEW, java.util.Set.of()));
+
+        assertThat(copied).isEqualTo(450);
+        assertThat(sql.count("messages", "SELECT count(*) FROM messages")).isEqualTo(450);
+        assertThat(sql.count("messages", "SELECT count(*) FROM messages WHERE content = 'older'")).isZero();
+        assertThat(sql.count("main", "SELECT count(*) FROM direct_messages WHERE id <= 450")).isEqualTo(450);
+        List<Map<String, Object>> legacy = sql.rows("main", "SELECT id, body, sender_id, receiver_id, parent_message_id, created_at "
+                + "FROM direct_messages WHERE id <= 450 ORDER BY id");
+        List<Map<String, Object>> fresh = sql.rows("messages", "SELECT id, content AS body, sender_id, recipient_id AS receiver_id, "
+                + "reply_to_id AS parent_message_id, created_at FROM messages ORDER BY id");
+        assertThat(fresh).as("rows equal to legacy").isEqualTo(legacy);
+    }
+
+    /**
+     * A backfill's copy between two databases commits each group without waiting for the disk, and
+     * its commits are on disk when it returns. The WAL writer is held back for the test (a 10 s
+     * delay, no flush by volume), and the copy's commit records are read from the WAL up to where
+     * it is flushed: every one is there.
+     */
+    @Test
+    void aTwoDatabaseCopyIsOnDiskWhenItReturns() throws Exception {
+        Flags.stage("messages", Stage.DUAL_WRITE);
+        io.turnout.domain.Domain messages = domains.find("messages").orElseThrow();
+        List<Object> keys = java.util.stream.LongStream.rangeClosed(1, 400).boxed().map(k -> (Object) k).toList();
+        sql.exec("messages", "CREATE EXTENSION IF NOT EXISTS pg_walinspect");
+        sql.exec("messages", "ALTER SYSTEM SET wal_writer_delay = '10s'");
+        sql.exec("messages", "ALTER SYSTEM SET wal_writer_flush_after = '1GB'");
+        sql.exec("messages", "SELECT pg_reload_conf()");
+        try {
+            Object start = sql.row("messages", "SELECT pg_current_wal_insert_lsn()::text AS lsn").get("lsn");
+
+            assertThat(join(mirror.copyAll(messages, keys, io.turnout.domain.Side.LEGACY, io.turnout.domain.Side.NEW, java.util.Set.of())))
+                    .isEqualTo(400);
+
+            // two groups of 200 keys, two transactions; the WAL can be read only as far as it is flushed
+            assertThat(sql.count("messages", "SELECT count(DISTINCT xmin::text) FROM messages")).isEqualTo(2);
+            assertThat(sql.row("messages", "SELECT pg_current_wal_flush_lsn() > $1::text::pg_lsn AS past", start))
+                    .as("WAL flushed past where the copy began").containsEntry("past", true);
+            assertThat(sql.count("messages", "SELECT count(*) FROM pg_get_wal_records_info($1::text::pg_lsn, pg_current_wal_insert_lsn()) w "
+                    + "WHERE w.resource_manager = 'Transaction' AND w.record_type = 'COMMIT' "
+                    + "AND w.xid::text IN (SELECT DISTINCT xmin::text FROM messages)", start))
+                    .as("the copy's commits in the WAL on disk").isEqualTo(2);
+        } finally {
+            sql.exec("messages", "ALTER SYSTEM RESET wal_writer_delay");
+            sql.exec("messages", "ALTER SYSTEM RESET wal_writer_flush_after");
+            sql.exec("messages", "SELECT pg_reload_conf()");
+            sql.exec("messages", "DROP EXTENSION pg_walinspect");
+        }
     }
 
     /**
