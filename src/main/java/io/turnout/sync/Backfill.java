@@ -95,7 +95,8 @@ public class Backfill {
     /** How long a chunk that refers to rows of an earlier chunk in flight waits before trying again. */
     private static final long REFERENCE_WAIT_MILLIS = 200;
 
-    private record Chunk(long runId, int number, String after, String upTo, int attempts) {}
+    /** A leased chunk; {@code lastError} is why its previous attempt failed, if one did. */
+    private record Chunk(long runId, int number, String after, String upTo, int attempts, String lastError) {}
 
     private final BackfillConfig config;
     private final Databases databases;
@@ -441,7 +442,7 @@ public class Backfill {
             return control().preparedQuery("UPDATE turnout_backfill_chunk SET owner = $2, attempts = attempts + 1, "
                             + "lease_until = now() + $3 * interval '1 millisecond' WHERE (run_id, chunk_no) = (SELECT run_id, chunk_no "
                             + "FROM turnout_backfill_chunk WHERE run_id = $1 AND state = 'leased' AND lease_until < now() "
-                            + "ORDER BY chunk_no LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING run_id, chunk_no, after_key, up_to_key, attempts")
+                            + "ORDER BY chunk_no LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING run_id, chunk_no, after_key, up_to_key, attempts, last_error")
                     .execute(Tuple.of(run.id(), owner, config.leaseDuration().toMillis()))
                     .compose(rows -> {
                         if (rows.size() > 0) {
@@ -449,7 +450,8 @@ public class Backfill {
                             LOG.infof("Domain %s: worker %s took over chunk %d of %s backfill run %d (attempt %d)",
                                     domain.name(), owner, c.number(), run.direction().label(), run.id(), c.attempts());
                             if (c.attempts() > config.maxAttempts()) {
-                                return fail(run, "chunk " + c.number() + " failed " + (c.attempts() - 1) + " times").map((Chunk) null);
+                                return fail(run, "chunk " + c.number() + " failed " + (c.attempts() - 1) + " times"
+                                        + (c.lastError() == null ? "" : "; the last time: " + c.lastError())).map((Chunk) null);
                             }
                             return Future.succeededFuture(c);
                         }
@@ -492,7 +494,7 @@ public class Backfill {
                                     .compose(v -> tx.preparedQuery("UPDATE turnout_backfill SET cursor_key = coalesce($2, cursor_key), "
                                                     + "exhausted = $3, next_chunk = next_chunk + 1, updated_at = now() WHERE id = $1")
                                             .execute(Tuple.of(run.id(), upToText, upTo == null)))
-                                    .map(new Chunk(run.id(), number, cursor, upToText, 1));
+                                    .map(new Chunk(run.id(), number, cursor, upToText, 1, null));
                         });
                     }));
         }
@@ -729,6 +731,6 @@ public class Backfill {
     }
 
     private static Chunk chunk(Row r) {
-        return new Chunk(r.getLong(0), r.getInteger(1), r.getString(2), r.getString(3), r.getInteger(4));
+        return new Chunk(r.getLong(0), r.getInteger(1), r.getString(2), r.getString(3), r.getInteger(4), r.getString(5));
     }
 }

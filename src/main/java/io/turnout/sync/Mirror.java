@@ -24,7 +24,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.List;
 import java.util.Set;
-import org.jboss.logging.Logger;
 
 /**
  * Brings one key of a store to the state another store holds for it: put the record, or delete it
@@ -35,11 +34,8 @@ import org.jboss.logging.Logger;
  */
 @Singleton
 public class Mirror {
-    private static final Logger LOG = Logger.getLogger(Mirror.class);
     private final AppliedStages stages;
     private final WriteFence fence;
-    /** Databases that refused the WAL message a bulk copy flushes with, by name. */
-    private final Set<String> flushRefused = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public Mirror(AppliedStages stages, WriteFence fence) {
         this.stages = stages;
@@ -86,15 +82,12 @@ public class Mirror {
      * end flushes them all before the copy returns, so a checkpoint written after it names only
      * rows on disk; a stage change flushes them too, as the fence's own commit does. Records whose
      * keys {@code targetHeld} does not name (the target's keys when the range was listed) go in by
-     * plain INSERT; a group in which one is held after all is copied again with upserts. A
-     * database that refuses the message (a role that may not write WAL messages) is told once in
-     * the log and copied into with synchronous commits from then on.
+     * plain INSERT; a group in which one is held after all is copied again with upserts.
      */
     public Future<Integer> copyAll(Domain domain, List<Object> keys, Side source, Side target, Set<Object> targetHeld) {
         Database into = domain.store(target).database();
-        boolean relaxed = !flushRefused.contains(into.name());
-        return withinFence(domain, () -> copy(domain, stages.get(domain.name()), keys, source, target, true, new Bulk(relaxed, targetHeld))
-                .compose(n -> relaxed && !keys.isEmpty() ? flush(into).map(n) : Future.succeededFuture(n)));
+        return withinFence(domain, () -> copy(domain, stages.get(domain.name()), keys, source, target, true, new Bulk(true, targetHeld))
+                .compose(n -> keys.isEmpty() ? Future.succeededFuture(n) : flush(into).map(n)));
     }
 
     /** How a bulk copy writes: commits without waiting for the flush; plain inserts of keys the target did not hold. */
@@ -113,20 +106,17 @@ public class Mirror {
     /**
      * Waits until everything committed in the database so far is on disk: a transaction that writes
      * one WAL record commits synchronously (even where the database commits asynchronously by
-     * default), and its flush covers every earlier commit.
+     * default), and its flush covers every earlier commit. A database that refuses it fails the
+     * copy, naming the grant it needs; the copy is then not checkpointed, and runs again.
      */
-    private Future<Void> flush(Database db) {
+    private static Future<Void> flush(Database db) {
         return db.work().query("SELECT set_config('synchronous_commit', CASE current_setting('synchronous_commit') WHEN 'off' THEN 'on' "
                         + "ELSE current_setting('synchronous_commit') END, true), pg_logical_emit_message(true, 'turnout', 'flush')")
                 .execute().<Void>mapEmpty()
-                .recover(e -> {
-                    if (e instanceof PgException pg && ("42501".equals(pg.getSqlState()) || "42883".equals(pg.getSqlState()))
-                            && flushRefused.add(db.name())) {
-                        LOG.warnf("Database %s refused the WAL message that flushes a backfill's commits (%s); its backfill copies "
-                                + "commit synchronously from now on, which is slower", db.name(), pg.getMessage());
-                    }
-                    return Future.failedFuture(e);
-                });
+                .recover(e -> Future.failedFuture(e instanceof PgException pg && "42501".equals(pg.getSqlState())
+                        ? new IllegalStateException("database " + db.name() + " refused to flush the copy's commits (" + pg.getErrorMessage()
+                                + "): the role Turnout connects with needs EXECUTE on pg_logical_emit_message", e)
+                        : e));
     }
 
     /**

@@ -475,6 +475,36 @@ class BackfillVerificationTest {
         assertThat(newCount(domain)).isEqualTo(legacyCount(domain));
     }
 
+    /**
+     * A chunk the target refuses every time (here a trigger) is tried the configured number of
+     * times with a growing pause, then the run fails, and its reason says why the last attempt did:
+     * the failure is bounded and shown, not retried unseen.
+     */
+    @Test
+    void aChunkTheTargetKeepsRefusingFailsTheRunNamingWhy() {
+        Flags.stage("messages", Stage.DUAL_WRITE);
+        sql.exec("messages", "CREATE FUNCTION refuse_copies() RETURNS trigger LANGUAGE plpgsql AS "
+                + "$$ BEGIN RAISE EXCEPTION 'messages is closed for maintenance'; END $$");
+        sql.exec("messages", "CREATE TRIGGER refuse_copies BEFORE INSERT ON messages FOR EACH STATEMENT EXECUTE FUNCTION refuse_copies()");
+        try {
+            startBackfill("messages", "{\"chunkSize\":5000}");
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() ->
+                    given().get("/admin/migrations/messages/backfill").jsonPath().getString("state").equals("failed"));
+            JsonPath run = given().get("/admin/migrations/messages/backfill").jsonPath();
+            assertThat(run.getString("reason")).as(run.prettify())
+                    .matches("chunk \\d+ failed 5 times; the last time: .*messages is closed for maintenance.*");
+            assertThat(run.getLong("rowsCopied")).isZero();
+            assertThat(newCount("messages")).isZero();
+            assertThat(sql.count("main", "SELECT max(attempts) FROM turnout_backfill_chunk WHERE run_id = $1", run.getLong("run")))
+                    .isEqualTo(6);
+            assertThat(io.turnout.support.Management.given().get("/q/metrics").asString())
+                    .contains("turnout_backfill_active{direction=\"forward\",domain=\"messages\"} 0.0");
+        } finally {
+            sql.exec("messages", "DROP TRIGGER refuse_copies ON messages");
+            sql.exec("messages", "DROP FUNCTION refuse_copies()");
+        }
+    }
+
     @Test
     void blockingPreflightCheckHoldsTheBackfillWithTheCount() {
         Flags.stage("connections", Stage.DUAL_WRITE);
