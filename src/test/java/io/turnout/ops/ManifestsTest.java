@@ -3,6 +3,9 @@ package io.turnout.ops;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.turnout.support.Tools;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -112,6 +115,22 @@ class ManifestsTest {
         });
         Map<String, Object> config = one(docs, "ConfigMap", "turnout-config");
         assertThat(((Map<String, Object>) config.get("data")).keySet()).noneMatch(k -> k.matches(".*(PASSWORD|TOKEN|API_KEY|HASH)$"));
+
+        // the pod's JVM compiles as bin/turnout's does, so bench/startup measures what a pod starts with
+        String launcherJit = launcherLine("jit=");
+        assertThat(launcherJit).contains("-XX:Tier4InvocationThreshold=");
+        assertThat((String) at(config, "data.JDK_JAVA_OPTIONS")).contains(launcherJit).contains("-Xmx");
+    }
+
+    /** The value of bin/turnout's shell variable assignment starting with {@code assignment}, without its quotes. */
+    private static String launcherLine(String assignment) {
+        try {
+            return Files.readAllLines(Path.of("bin/turnout")).stream().filter(l -> l.startsWith(assignment)).findFirst()
+                    .map(l -> l.substring(assignment.length()).replace("\"", ""))
+                    .orElseThrow(() -> new AssertionError("bin/turnout has no line " + assignment));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     @Test
