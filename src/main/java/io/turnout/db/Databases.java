@@ -249,7 +249,7 @@ public class Databases {
                 .setConnectionTimeout((int) millis(connectionWait)).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS);
     }
 
-    /** Connection options carrying statement, lock and idle-in-transaction timeouts and keepalive as startup parameters. */
+    /** Connection options carrying statement, lock and idle-in-transaction timeouts, keepalive and the notice level as startup parameters. */
     private static PgConnectOptions bounded(String name, PgConnectOptions base, Duration statement, Duration lock, TimeoutsConfig t) {
         PgConnectOptions options = new PgConnectOptions(base);
         Map<String, String> props = new HashMap<>(base.getProperties());
@@ -258,6 +258,9 @@ public class Databases {
         props.put("statement_timeout", Long.toString(millis(statement)));
         props.put("lock_timeout", Long.toString(millis(lock)));
         props.put("idle_in_transaction_session_timeout", Long.toString(millis(t.idleInTransaction())));
+        // PostgreSQL's notices ("does not exist, skipping" from every chunk of a SQL-mapped copy) say
+        // nothing to an operator and the client logs each as a warning; its warnings still reach the log
+        props.put("client_min_messages", "warning");
         props.put("tcp_keepalives_idle", Long.toString(Math.max(1, t.keepaliveIdle().toSeconds())));
         props.put("tcp_keepalives_interval", "10");
         props.put("tcp_keepalives_count", "3");
