@@ -84,7 +84,7 @@ abstract sealed class KeyedRelation implements Store permits TableStore, MappedS
     /** A 64-bit hash of a row of {@link #records} in API shape, after normalisation. */
     abstract String hashSql(Normalization n);
 
-    final String keyType() {
+    private String keyType() {
         return keyField().type().sqlType();
     }
 

@@ -82,14 +82,6 @@ public interface Store extends Origin {
     /** Count and checksum of the records in {@code (after, upTo]}, in API shape after normalisation. */
     Future<RangeSummary> summarize(SqlClient client, Object after, Object upTo, Normalization normalization);
 
-    /**
-     * The range of the next {@code size} keys after {@code after} (null: from the start), as
-     * {@link #boundary} finds it, with its summary as {@link #summarize} gives it.
-     */
-    default Future<NextRange> summarizeNext(SqlClient client, Object after, int size, Normalization normalization) {
-        return boundary(client, after, size).compose(upTo -> summarize(client, after, upTo, normalization).map(s -> new NextRange(upTo, s)));
-    }
-
     /** Hash of each record in {@code (after, upTo]}, or of each given key that exists (then the bounds are ignored). */
     Future<Map<Object, Long>> hashes(SqlClient client, Object after, Object upTo, List<Object> keys, Normalization normalization);
 

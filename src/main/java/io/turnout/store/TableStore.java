@@ -534,27 +534,6 @@ public final class TableStore extends KeyedRelation {
         return range(quote(key.column()), after, upTo, params);
     }
 
-    /**
-     * One scan of the range instead of two: the records are the table's rows, so the rows that
-     * make the range are the rows it summarises, read once in key order (the range's end as the
-     * last of them; a key type such as uuid has no max()).
-     */
-    @Override
-    public Future<NextRange> summarizeNext(SqlClient client, Object after, int size, Normalization n) {
-        List<Object> params = new ArrayList<>();
-        String where = range(after, null, params);
-        params.add(size);
-        String column = quote(key.column());
-        return client.preparedQuery("WITH chunk AS (SELECT " + column + " AS o, " + hashSql(n) + " AS h FROM " + table + where + " ORDER BY " + column
-                        + " LIMIT $" + params.size() + ") SELECT (SELECT o::" + keyType() + " FROM chunk ORDER BY o DESC LIMIT 1), count(*), "
-                        + "coalesce(sum(h), 0) FROM chunk")
-                .execute(Tuple.from(params)).map(rows -> {
-                    Row r = rows.iterator().next();
-                    Object upTo = r.getValue(0) == null ? null : keyField().type().read(r, 0);
-                    return new NextRange(upTo, new RangeSummary(r.getLong(1), r.getBigDecimal(2)));
-                });
-    }
-
     @Override
     String hashSql(Normalization n) {
         return Checksums.rowHash(mappings.stream().map(Mapping::field).toList(), f -> mapping(f.name()).readSql(), n);

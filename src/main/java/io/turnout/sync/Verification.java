@@ -9,7 +9,6 @@ import io.turnout.domain.Domains;
 import io.turnout.domain.Normalization;
 import io.turnout.domain.Record;
 import io.turnout.domain.Side;
-import io.turnout.store.NextRange;
 import io.turnout.store.RangeSummary;
 import io.turnout.store.Store;
 import io.vertx.core.Future;
@@ -222,34 +221,27 @@ public class Verification {
                     if (r.getBoolean(1)) return done(id);
                     Object after = r.getString(0) == null ? null : domain.key().type().fromText(r.getString(0));
                     Store legacy = domain.store(Side.LEGACY);
-                    return legacy.summarizeNext(legacy.database().work(), after, config.chunkSize(), domain.normalization()).compose(first -> {
+                    return legacy.boundary(legacy.database().work(), after, config.chunkSize()).compose(upTo -> {
                         Promise<Void> end = Promise.promise();
-                        ranges(domain, id, after, first, summarizeNew(domain, after, first.upTo()), Future.succeededFuture(true), end);
+                        ranges(domain, id, after, upTo, Future.succeededFuture(true), end);
                         return end.future();
                     });
                 });
     }
 
     /**
-     * Compares {@code range}, which starts after {@code after}: its legacy side is summarised and
-     * its new side's summary ({@code target}) was asked for the moment the legacy one came back, so
-     * the two sides are read as close together in time as one after the other allows. Meanwhile
-     * the range before it is recorded ({@code previous}: true when the run is still running and
-     * this replica's) and the range after it is found and summarised on the legacy side, and then
-     * on the new side, so the work of three ranges overlaps. Ranges are still recorded
+     * Compares {@code (after, upTo]} while the range before it is recorded ({@code previous}: true
+     * when the run is still running and this replica's) and the end of the range after it is found,
+     * then goes on with that range, so the work of three ranges overlaps. Ranges are still recorded
      * one after another in key order, each in its own transaction: the cursor only passes ranges
      * whose findings are stored, and a resumed run starts after the last range recorded. Completes
      * {@code end} after the last range, once the run has stopped or another replica has taken it
      * over, or with the first failure.
      */
-    private void ranges(Domain domain, long id, Object after, NextRange range, Future<RangeSummary> target, Future<Boolean> previous,
-            Promise<Void> end) {
+    private void ranges(Domain domain, long id, Object after, Object upTo, Future<Boolean> previous, Promise<Void> end) {
         Store legacy = domain.store(Side.LEGACY);
-        Object upTo = range.upTo();
-        Future<Compared> compared = target.compose(t -> compare(domain, after, upTo, range.summary(), t));
-        Future<NextRange> next = upTo == null ? Future.succeededFuture()
-                : legacy.summarizeNext(legacy.database().work(), upTo, config.chunkSize(), domain.normalization());
-        Future<RangeSummary> nextTarget = upTo == null ? Future.succeededFuture() : next.compose(r -> summarizeNew(domain, upTo, r.upTo()));
+        Future<Compared> compared = compare(domain, after, upTo);
+        Future<Object> next = upTo == null ? Future.succeededFuture() : legacy.boundary(legacy.database().work(), upTo, config.chunkSize());
         Future.join(compared, next, previous).onComplete(ar -> {
             if (ar.failed()) {
                 end.fail(ar.cause());
@@ -258,7 +250,7 @@ public class Verification {
             } else if (upTo == null) {
                 record(domain, id, null, compared.result()).compose(ours -> ours ? done(id) : Future.succeededFuture()).onComplete(end);
             } else {
-                ranges(domain, id, upTo, next.result(), nextTarget, record(domain, id, upTo, compared.result()), end);
+                ranges(domain, id, upTo, next.result(), record(domain, id, upTo, compared.result()), end);
             }
         });
     }
@@ -271,17 +263,18 @@ public class Verification {
     /** What one range holds on each side: record counts and the differences confirmed by a second look. */
     private record Compared(long legacyRows, long newRows, Found found) {}
 
-    private Future<RangeSummary> summarizeNew(Domain domain, Object after, Object upTo) {
+    private Future<Compared> compare(Domain domain, Object after, Object upTo) {
+        Normalization n = domain.normalization();
+        Store legacy = domain.store(Side.LEGACY);
         Store target = domain.store(Side.NEW);
-        return target.summarize(target.database().work(), after, upTo, domain.normalization());
-    }
-
-    /** Compares {@code (after, upTo]}, whose sides summarise as {@code legacy} and {@code target}; only a range whose summaries differ is looked into. */
-    private Future<Compared> compare(Domain domain, Object after, Object upTo, RangeSummary legacy, RangeSummary target) {
-        Future<Found> found = legacy.equals(target)
-                ? Future.succeededFuture(new Found(Set.of(), Set.of(), Set.of(), 0, 0))
-                : pilot.kept(domain).compose(kept -> drill(domain, after, upTo, kept));
-        return found.map(f -> new Compared(legacy.count(), target.count(), f));
+        Future<RangeSummary> l = legacy.summarize(legacy.database().work(), after, upTo, n);
+        Future<RangeSummary> t = target.summarize(target.database().work(), after, upTo, n);
+        return Future.all(l, t).compose(v -> {
+            Future<Found> found = l.result().equals(t.result())
+                    ? Future.succeededFuture(new Found(Set.of(), Set.of(), Set.of(), 0, 0))
+                    : pilot.kept(domain).compose(kept -> drill(domain, after, upTo, kept));
+            return found.map(f -> new Compared(l.result().count(), t.result().count(), f));
+        });
     }
 
     /** What a range holds that differs; {@code acceptedExtra}: records only the new store held before the migration, which the domain keeps. */
