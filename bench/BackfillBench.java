@@ -1,9 +1,5 @@
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
@@ -17,15 +13,30 @@ import java.net.URI;
  * against one checksum scan of both tables. Run through bench/backfill.
  */
 public class BackfillBench {
-    static HttpClient http;
+    /**
+     * The control API's client: the JDK's, synchronous. Vert.x's client, driven from this main
+     * thread, sometimes handed a response over without the body the server had sent (seen on the
+     * wire), when the body arrived before the caller asked for it.
+     */
+    static final java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    static URI base;
     static Pool main;
     static Pool messages;
 
-    public static void main(String[] args) throws Exception {
-        URI base = URI.create(args[0]);
+    /** Runs the benchmark; a failure ends the process (the Vert.x threads would keep it alive) with its cause. */
+    public static void main(String[] args) {
+        try {
+            run(args);
+        } catch (Exception e) {
+            e.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    static void run(String[] args) throws Exception {
+        base = URI.create(args[0]);
         int pgPort = Integer.parseInt(args[1]);
         Vertx vertx = Vertx.vertx();
-        http = vertx.createHttpClient(new HttpClientOptions().setDefaultHost(base.getHost()).setDefaultPort(base.getPort()));
         main = pool(vertx, pgPort, "main");
         messages = pool(vertx, pgPort, "messages");
         long rows = count(main, "SELECT count(*) FROM user_connections");
@@ -172,16 +183,16 @@ public class BackfillBench {
     }
 
     static JsonObject call(HttpMethod method, String path, String body) throws Exception {
-        RequestOptions o = new RequestOptions().setMethod(method).setURI(path).putHeader("Content-Type", "application/json");
+        java.net.http.HttpRequest.Builder request = java.net.http.HttpRequest.newBuilder(base.resolve(path))
+                .timeout(java.time.Duration.ofSeconds(30)).header("Content-Type", "application/json")
+                .method(method.name(), body == null ? java.net.http.HttpRequest.BodyPublishers.noBody()
+                        : java.net.http.HttpRequest.BodyPublishers.ofString(body));
         String key = System.getenv("TURNOUT_BENCH_KEY");
-        if (key != null) o.putHeader("Authorization", "Bearer " + key);
-        Future<JsonObject> f = http.request(o).compose(r -> body == null ? r.send() : r.send(body))
-                .compose(r -> r.body().map(b -> {
-                    if (r.statusCode() >= 300) throw new IllegalStateException(method + " " + path + " answered " + r.statusCode() + ": " + b);
-                    if (b.length() == 0) throw new IllegalStateException(method + " " + path + " answered " + r.statusCode() + " without a body");
-                    return new JsonObject(b);
-                }));
-        return f.toCompletionStage().toCompletableFuture().get();
+        if (key != null) request.header("Authorization", "Bearer " + key);
+        java.net.http.HttpResponse<String> r = http.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() >= 300) throw new IllegalStateException(method + " " + path + " answered " + r.statusCode() + ": " + r.body());
+        if (r.body().isEmpty()) throw new IllegalStateException(method + " " + path + " answered " + r.statusCode() + " without a body");
+        return new JsonObject(r.body());
     }
 
     /** Between two status reads of a run that is still going. */

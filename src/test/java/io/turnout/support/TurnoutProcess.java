@@ -311,7 +311,7 @@ public final class TurnoutProcess implements AutoCloseable {
     /**
      * The packaged application, compiled by C1 alone: a process here lives about a minute on two
      * cores it shares with other replicas, PostgreSQL and the test, and C2's compiler threads would
-     * take about 40 % of its CPU for speed it never reaches (bench/startup's JVM uses the default).
+     * take about 40 % of its CPU for speed it never reaches (bench/startup's JVMs keep C2, with the pod's raised thresholds).
      */
     private static List<String> java(String classData) {
         List<String> java = new java.util.ArrayList<>(List.of("java", "-XX:TieredStopAtLevel=1"));
