@@ -116,10 +116,12 @@ class ManifestsTest {
         Map<String, Object> config = one(docs, "ConfigMap", "turnout-config");
         assertThat(((Map<String, Object>) config.get("data")).keySet()).noneMatch(k -> k.matches(".*(PASSWORD|TOKEN|API_KEY|HASH)$"));
 
-        // the pod's JVM compiles as bin/turnout's does, so bench/startup measures what a pod starts with
-        String launcherJit = launcherLine("jit=");
-        assertThat(launcherJit).contains("-XX:Tier4InvocationThreshold=");
-        assertThat((String) at(config, "data.JDK_JAVA_OPTIONS")).contains(launcherJit).contains("-Xmx");
+        // the pod's JVM collects and compiles as bin/turnout's does, so the benchmarks measure what a pod runs
+        String launcherGc = launcherLine("gc=");
+        String launcherJvm = launcherLine("jvm=");
+        assertThat(launcherGc).isEqualTo("-XX:+UseSerialGC");
+        assertThat(launcherJvm).contains("-XX:MetaspaceSize=", "-XX:Tier4InvocationThreshold=");
+        assertThat((String) at(config, "data.JDK_JAVA_OPTIONS")).contains(launcherGc + " " + launcherJvm).contains("-Xmx");
     }
 
     /** The value of bin/turnout's shell variable assignment starting with {@code assignment}, without its quotes. */
