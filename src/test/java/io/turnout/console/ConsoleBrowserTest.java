@@ -70,7 +70,7 @@ class ConsoleBrowserTest {
     }
 
     private void openDomain() {
-        browser.find("#domains a[href='#/domains/" + DOMAIN + "']").click();
+        browser.click("#domains a[href='#/domains/" + DOMAIN + "']");
         browser.await(10, "the domain page", d -> !browser.all("#stage-track li.applied").isEmpty());
     }
 
@@ -101,16 +101,20 @@ class ConsoleBrowserTest {
     void aReleaseManagerTakesADomainFromBackfillToShadowInTheBrowser() {
         signIn(TestKeys.SUITE);
 
-        // every domain, each with the stage the control database records
-        List<WebElement> rows = browser.all("#domains tbody tr");
-        assertThat(rows).hasSize(domains.all().size());
+        // every domain, each with the stage the control database records (read as one rendering of
+        // the polled table: a row replaced while it is read is read again with the rest)
         Map<String, Object> recorded = new java.util.HashMap<>();
         sql.rows("main", "SELECT domain, applied FROM turnout_stage").forEach(r -> recorded.put((String) r.get("domain"), r.get("applied")));
-        for (WebElement row : rows) {
-            String domain = row.getAttribute("data-domain");
-            assertThat(row.findElement(By.cssSelector(".track li.applied")).getAttribute("data-stage")).as(domain).isEqualTo(recorded.get(domain));
-        }
-        assertThat(browser.find("#domains tr[data-domain='contacts']").getText()).contains("connectra: closed");
+        Map<String, Object> shown = browser.await(10, "the overview's stages", d -> {
+            Map<String, Object> stages = new java.util.HashMap<>();
+            for (WebElement row : browser.all("#domains tbody tr")) {
+                stages.put(row.getAttribute("data-domain"), row.findElement(By.cssSelector(".track li.applied")).getAttribute("data-stage"));
+            }
+            return stages;
+        });
+        assertThat(shown).hasSize(domains.all().size());
+        shown.forEach((domain, stage) -> assertThat(stage).as(domain).isEqualTo(recorded.get(domain)));
+        assertThat(browser.text("#domains tr[data-domain='contacts']")).contains("connectra: closed");
         browser.screenshot("overview");
 
         openDomain();

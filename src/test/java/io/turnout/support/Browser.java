@@ -75,6 +75,22 @@ public final class Browser implements AutoCloseable {
         return driver.findElement(By.cssSelector(css));
     }
 
+    /**
+     * Clicks the element, found again if the page replaced it between finding and clicking (a
+     * polled page renders its content anew every few seconds).
+     */
+    public void click(String css) {
+        await(10, "to click " + css, d -> {
+            find(css).click();
+            return true;
+        });
+    }
+
+    /** The element's text, read again if the page replaced it meanwhile. */
+    public String text(String css) {
+        return await(10, "the text of " + css, d -> find(css).getText());
+    }
+
     public List<WebElement> all(String css) {
         return driver.findElements(By.cssSelector(css));
     }
