@@ -45,7 +45,7 @@ class LauncherOptionsTest {
     @Test
     void theLauncherNamesTheSerialCollectorAndTheJitThresholdsBeforeJavaOpts() throws Exception {
         List<String> args = javaArguments(Map.of("JAVA_OPTS", "-Xmx300m"));
-        assertThat(args).contains("-XX:+UseSerialGC", "-XX:MetaspaceSize=128m", "-XX:Tier4InvocationThreshold=50000");
+        assertThat(args).contains("-XX:+UseSerialGC", "-XX:MetaspaceSize=128m", "-XX:Tier4InvocationThreshold=15000");
         assertThat(args.indexOf("-Xmx300m")).as("JAVA_OPTS after the launcher's own").isGreaterThan(args.indexOf("-XX:+UseSerialGC"));
         assertThat(args.subList(args.size() - 2, args.size())).containsExactly("-jar", dir.resolve("target/quarkus-app/quarkus-run.jar").toString());
     }
