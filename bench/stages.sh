@@ -1,0 +1,70 @@
+# Sourced by bench/data-path and bench/stage-switch: the tools they need, a Turnout started on the
+# embedded default with given JVM options, and the stage and backfill set-up they share. The caller
+# sets $work, the TURNOUT_* and QUARKUS_* ports and sources bench/keys.sh first.
+
+# Installs each tool from Debian's packages when running as root, or stops naming it.
+need() { # script tool:package...
+  local script=$1 tool; shift
+  for tool in "$@"; do
+    command -v "${tool%%:*}" >/dev/null && continue
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${tool#*:}" >/dev/null
+    else
+      echo "$script needs ${tool%%:*} (Debian: apt-get install ${tool#*:})" >&2; exit 1
+    fi
+  done
+}
+
+# Starts the packaged Turnout with these JVM options (log in $work/turnout.log, pid in $turnout)
+# and waits until it is ready.
+start_turnout() { # jvm-options
+  # shellcheck disable=SC2086  # the options are several words
+  java $1 -jar target/quarkus-app/quarkus-run.jar > "$work/turnout.log" 2>&1 &
+  turnout=$!
+  for _ in $(seq 1 120); do
+    curl -fs "http://localhost:$QUARKUS_MANAGEMENT_PORT/q/health/ready" >/dev/null 2>&1 && return 0
+    kill -0 $turnout 2>/dev/null || { cat "$work/turnout.log"; exit 1; }
+    sleep 0.5
+  done
+  echo "Turnout was not ready within 60 s; see $work/turnout.log" >&2; exit 1
+}
+
+# Puts connections and messages at a stage for the benchmark: the flag file names it, then the
+# stage is recorded as applied in the control table (what stage control does once a step's gates
+# pass; the benchmark skips the gates), and the data API must show it.
+stage() { # stage
+  local s=$1 feature features=""
+  for d in connections messages; do
+    feature='{"name":"turnout.'$d'.stage","enabled":true,"strategies":[{"name":"default","parameters":{},"variants":[{"name":"'$s'","weight":1000,"weightType":"variable","stickiness":"default"}]}],"variants":[]}'
+    features="$features${features:+,}$feature"
+  done
+  printf '{"version":2,"features":[%s]}' "$features" > "$TURNOUT_FLAGS_FILE.tmp" && mv "$TURNOUT_FLAGS_FILE.tmp" "$TURNOUT_FLAGS_FILE"
+  for d in connections messages; do
+    for _ in $(seq 1 200); do
+      curl -fs "${auth[@]}" "http://localhost:$QUARKUS_HTTP_PORT/admin/migrations/$d" | grep -q "\"desired\":\"$s\"" && break
+      sleep 0.05
+    done
+    psql -qAt -h localhost -p "$TURNOUT_EMBEDDED_PORT" -U postgres -d main -v d="$d" -v s="$s" >/dev/null <<'SQL'
+UPDATE turnout_stage SET applied = :'s', desired = :'s', changed_at = clock_timestamp(),
+  mirrored_since = CASE WHEN :'s' IN ('dual_write', 'shadow', 'live', 'rampdown') THEN clock_timestamp() END WHERE domain = :'d';
+SQL
+  done
+  for _ in $(seq 1 600); do
+    local cat; cat=$(curl -fs "${auth[@]}" "http://localhost:$QUARKUS_HTTP_PORT/data")
+    echo "$cat" | grep -q "\"name\":\"connections\",\"key\":\"[^\"]*\",\"stage\":\"$s\"" \
+      && echo "$cat" | grep -q "\"name\":\"messages\",\"key\":\"[^\"]*\",\"stage\":\"$s\"" && return 0
+    sleep 0.05
+  done
+  echo "Turnout did not apply stage $s; see $work/turnout.log" >&2; exit 1
+}
+
+# Copies a domain's legacy rows into its new store (Turnout's backfill), for reads at shadow and live.
+backfill() { # domain
+  curl -fs "${auth[@]}" -H 'Content-Type: application/json' -d '{"chunkSize":10000}' \
+    "http://localhost:$QUARKUS_HTTP_PORT/admin/migrations/$1/backfill" >/dev/null
+  for _ in $(seq 1 600); do
+    curl -fs "${auth[@]}" "http://localhost:$QUARKUS_HTTP_PORT/admin/migrations/$1/backfill" | grep -q '"state":"done"' && return 0
+    sleep 0.1
+  done
+  echo "the backfill of $1 did not finish; see $work/turnout.log" >&2; exit 1
+}
