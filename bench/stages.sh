@@ -1,6 +1,6 @@
-# Sourced by bench/data-path and bench/stage-switch: the tools they need, a Turnout started on the
-# embedded default with given JVM options, and the stage and backfill set-up they share. The caller
-# sets $work, the TURNOUT_* and QUARKUS_* ports and sources bench/keys.sh first.
+# Sourced by bench/data-path and bench/stage-switch: the tools they need, a Turnout started and
+# stopped on the embedded default with given JVM options, and the stage and backfill set-up they
+# share. The caller sets $work, the TURNOUT_* and QUARKUS_* ports and sources bench/keys.sh first.
 
 # Installs each tool from Debian's packages when running as root, or stops naming it.
 need() { # script tool:package...
@@ -27,6 +27,13 @@ start_turnout() { # jvm-options
     sleep 0.5
   done
   echo "Turnout was not ready within 60 s; see $work/turnout.log" >&2; exit 1
+}
+
+# Stops the Turnout start_turnout started and waits until it has exited.
+stop_turnout() {
+  kill $turnout
+  wait $turnout 2>/dev/null || true
+  turnout=
 }
 
 # Puts connections and messages at a stage for the benchmark: the flag file names it, then the
