@@ -54,6 +54,9 @@ class ShadowConfirmationTest {
     @Inject
     ShadowReads shadowReads;
 
+    @Inject
+    ShadowStats stats;
+
     @AfterEach
     void backToLegacy() {
         Flags.stage("connections", Stage.LEGACY);
@@ -72,8 +75,10 @@ class ShadowConfirmationTest {
         given().get("/data/connections/" + id).then().statusCode(200);
         await().atMost(Duration.ofSeconds(10)).until(() -> shadow("connections", "mismatch") == confirmed + 1);
 
+        // kept at most a second after it is counted (ShadowStats.KEEP_SPACING)
+        await().atMost(Duration.ofSeconds(5)).until(() -> String.valueOf(id).equals(
+                given().get("/admin/migrations/connections/shadow").jsonPath().getString("confirmedMismatches[0].key")));
         JsonPath kept = given().get("/admin/migrations/connections/shadow").jsonPath();
-        assertThat(kept.getString("confirmedMismatches[0].key")).isEqualTo(String.valueOf(id));
         assertThat(kept.getList("confirmedMismatches[0].fields", String.class)).containsExactly("status");
         assertThat(given().get("/admin/migrations/connections/shadow").asString()).doesNotContain("tampered");
         await().atMost(Duration.ofSeconds(5)).until(() -> given().get("/admin/migrations/connections").jsonPath()
@@ -140,9 +145,38 @@ class ShadowConfirmationTest {
         // each sample's key once, and the three that differed once more when their difference was confirmed
         assertThat(newStore.reads.stream().mapToInt(Integer::intValue).sum()).as("keys read from the new store").isEqualTo(63);
         assertThat(newStore.reads.size()).as("statements for 60 samples, keys per statement: %s", newStore.reads).isLessThan(30);
-        JsonPath kept = given().get("/admin/migrations/connections/shadow").jsonPath();
-        assertThat(kept.getList("confirmedMismatches.key", String.class)).containsAll(tampered.stream().map(String::valueOf).toList());
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(given().get("/admin/migrations/connections/shadow").jsonPath()
+                .getList("confirmedMismatches.key", String.class)).containsAll(tampered.stream().map(String::valueOf).toList()));
         await().atMost(Duration.ofSeconds(5)).until(() -> shadowReads.inFlight() == 0);
+    }
+
+    /**
+     * A store that differs in every record confirms a mismatch on every sampled read. They are kept
+     * a statement at a time per domain, with what was confirmed meanwhile: a burst of five times
+     * {@link ShadowStats#KEPT} writes about the newest {@code KEPT} rows, not one durable write per
+     * mismatch into the control database, and the newest are the ones kept, newest first.
+     */
+    @Test
+    void aBurstOfConfirmedMismatchesIsKeptNewestFirstInAFewStatements() {
+        Sql sql = new Sql(databases);
+        Domain connections = domains.find("connections").orElseThrow();
+        long before = sql.count("main", "SELECT coalesce(max(id), 0) FROM turnout_shadow_mismatch");
+        int burst = 5 * ShadowStats.KEPT;
+        for (int i = 0; i < burst; i++) stats.confirmed(connections, Stage.SHADOW, "burst-" + i, List.of("status", "company_id"));
+
+        String newest = "burst-" + (burst - 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> sql.count("main",
+                "SELECT count(*) FROM turnout_shadow_mismatch WHERE domain = 'connections' AND record_key = $1", newest) == 1);
+        long written = sql.count("main", "SELECT max(id) FROM turnout_shadow_mismatch") - before;
+        assertThat(written).as("rows written for %d confirmed mismatches", burst).isLessThanOrEqualTo(2L * ShadowStats.KEPT);
+        assertThat(sql.count("main", "SELECT count(*) FROM turnout_shadow_mismatch WHERE domain = 'connections'"))
+                .as("rows kept").isEqualTo(ShadowStats.KEPT);
+        JsonPath kept = given().get("/admin/migrations/connections/shadow").jsonPath();
+        List<String> expected = new ArrayList<>();
+        for (int i = burst - 1; i >= burst - ShadowStats.KEPT; i--) expected.add("burst-" + i);
+        assertThat(kept.getList("confirmedMismatches.key", String.class)).containsExactlyElementsOf(expected);
+        assertThat(kept.getList("confirmedMismatches[0].fields", String.class)).containsExactly("status", "company_id");
+        assertThat(kept.getString("confirmedMismatches[0].stage")).isEqualTo("shadow");
     }
 
     private static double shadow(String domain, String result) {
