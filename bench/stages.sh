@@ -1,6 +1,6 @@
-# Sourced by bench/data-path and bench/stage-switch: the tools they need, a Turnout started and
-# stopped on the embedded default with given JVM options, and the stage and backfill set-up they
-# share. The caller sets $work, the TURNOUT_* and QUARKUS_* ports and sources bench/keys.sh first.
+# Sourced by bench/data-path, bench/stage-switch and bench/mismatch-storm: the tools they need, a
+# Turnout started and stopped on the embedded default with given JVM options, reads by key, and the
+# stage and backfill set-up they share. The caller sets $work, the TURNOUT_* and QUARKUS_* ports and sources bench/keys.sh first.
 
 # Installs each tool from Debian's packages when running as root, or stops naming it.
 need() { # script tool:package...
@@ -27,6 +27,16 @@ start_turnout() { # jvm-options
     sleep 0.5
   done
   echo "Turnout was not ready within 60 s; see $work/turnout.log" >&2; exit 1
+}
+
+# Reads by key of connections for that many seconds (wrk closed loop, 16 connections, random keys
+# 1..10,000); prints the reads per second. A run with non-2xx answers or socket errors fails.
+reads() { # seconds
+  local out
+  out=$(WRK_PATH=/data/connections/ WRK_AUTH="Bearer $TURNOUT_BENCH_KEY" wrk -t2 -c16 -d"$1s" -s bench/wrk/read.lua "http://localhost:$QUARKUS_HTTP_PORT" 2>&1)
+  echo "$out" >> "$work/wrk.log"
+  if echo "$out" | grep -qE "Non-2xx|Socket errors"; then echo "reads: errors, see $work/wrk.log" >&2; exit 1; fi
+  echo "$out" | awk '/Requests\/sec/ {printf "%.0f\n", $2}'
 }
 
 # Stops the Turnout start_turnout started and waits until it has exited.
