@@ -1,6 +1,7 @@
 # Sourced by bench/data-path, bench/stage-switch and bench/mismatch-storm: the tools they need, a
-# Turnout started and stopped on the embedded default with given JVM options, reads by key, and the
-# stage and backfill set-up they share. The caller sets $work, the TURNOUT_* and QUARKUS_* ports and sources bench/keys.sh first.
+# Turnout started and stopped on the embedded default with given JVM options, reads by key, its
+# counters, and the stage and backfill set-up they share. The caller sets $work, the TURNOUT_* and
+# QUARKUS_* ports and sources bench/keys.sh first.
 
 # Installs each tool from Debian's packages when running as root, or stops naming it.
 need() { # script tool:package...
@@ -37,6 +38,14 @@ reads() { # seconds
   echo "$out" >> "$work/wrk.log"
   if echo "$out" | grep -qE "Non-2xx|Socket errors"; then echo "reads: errors, see $work/wrk.log" >&2; exit 1; fi
   echo "$out" | awk '/Requests\/sec/ {printf "%.0f\n", $2}'
+}
+
+# Sum of one Prometheus counter's samples whose labels contain every given key="value".
+counter() { # name label...
+  local name=$1; shift
+  curl -fs "http://localhost:$QUARKUS_MANAGEMENT_PORT/q/metrics" | awk -v n="$name" -v labels="$*" '
+    index($0, n "{") == 1 { ok = 1; k = split(labels, l, " "); for (i = 1; i <= k; i++) if (index($0, l[i]) == 0) ok = 0; if (ok) s += $NF }
+    END { printf "%.0f", s }'
 }
 
 # Stops the Turnout start_turnout started and waits until it has exited.
