@@ -15,6 +15,7 @@ import io.turnout.domain.Side;
 import io.turnout.store.Origin;
 import io.turnout.support.Flags;
 import io.turnout.support.Metrics;
+import io.vertx.core.Vertx;
 import jakarta.inject.Inject;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -23,6 +24,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -49,6 +51,9 @@ class ShadowBoundTest {
 
     @Inject
     ShadowReads shadowReads;
+
+    @Inject
+    Vertx vertx;
 
     private static double results(String result) {
         return Math.max(0, Metrics.sum("turnout_shadow_reads_total", "domain=\"connections\"", "result=\"" + result + "\""));
@@ -109,16 +114,63 @@ class ShadowBoundTest {
         double matched = results("match");
         double dropped = results("dropped");
 
-        for (Object id : ids) shadowReads.compare(connections, id, served.get(id), newStore, legacy);
+        // all taken in one pass of an event loop, as a burst of requests on one would be
+        onAnEventLoop(() -> ids.forEach(id -> shadowReads.compare(connections, id, served.get(id), newStore, legacy)));
 
         assertThat(shadowReads.inFlight()).as("samples waiting").isEqualTo(bound);
         assertThat(results("dropped") - dropped).as("samples dropped beyond the bound").isEqualTo(samples - bound);
-        assertThat(newStore.reads).as("reads of the new store under way").containsExactly(1);
+        // enough keys to read start a read without waiting out the gathering time
+        assertThat(newStore.reads).as("reads of the new store under way").containsExactly(ShadowReads.EARLY_KEYS);
         newStore.answer();
-        // the first read answers, and the samples that waited for it are read together
+        // the first read answers, and the samples that waited for it are read together, at once
         await().atMost(Duration.ofSeconds(10)).until(() -> results("match") - matched == bound);
-        assertThat(newStore.reads).containsExactly(1, bound - 1);
+        assertThat(newStore.reads).containsExactly(ShadowReads.EARLY_KEYS, bound - ShadowReads.EARLY_KEYS);
         await().atMost(Duration.ofSeconds(5)).until(() -> shadowReads.inFlight() == 0);
         Flags.stage("connections", Stage.LEGACY);
+    }
+
+    /**
+     * Samples a domain takes close together are read from the other store in one statement, not
+     * one each: the first waits up to {@link ShadowReads#GATHER_MILLIS} for others. A lone sample
+     * is still read once that time is up.
+     */
+    @Test
+    void samplesTakenTogetherAreComparedInOneReadAndALoneOneAfterTheGatheringTime() throws Exception {
+        Flags.stage("connections", Stage.SHADOW);
+        await().atMost(Duration.ofSeconds(5)).until(() -> shadowReads.inFlight() == 0);
+        Domain connections = domains.find("connections").orElseThrow();
+        Origin legacy = connections.origin(Side.LEGACY);
+        WatchedOrigin newStore = new WatchedOrigin(connections.origin(Side.NEW));
+        List<Object> ids = new ArrayList<>();
+        for (long id = 1; id <= 11; id++) ids.add(id);
+        Map<Object, Record> served = new HashMap<>();
+        for (Record r : connections.origin(Side.NEW).getAll(ids).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS)) {
+            served.put(r.get("id"), r);
+        }
+        double matched = results("match");
+
+        onAnEventLoop(() -> ids.subList(0, 10).forEach(id -> shadowReads.compare(connections, id, served.get(id), newStore, legacy)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> results("match") - matched == 10);
+        assertThat(newStore.reads).as("keys of each read of the new store").containsExactly(10);
+
+        shadowReads.compare(connections, ids.get(10), served.get(ids.get(10)), newStore, legacy);
+        await().atMost(Duration.ofSeconds(10)).until(() -> results("match") - matched == 11);
+        assertThat(newStore.reads).as("keys of each read of the new store").containsExactly(10, 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> shadowReads.inFlight() == 0);
+        Flags.stage("connections", Stage.LEGACY);
+    }
+
+    /** Runs the work on one of Vert.x's event loops, as a request's handler does, and waits for it. */
+    private void onAnEventLoop(Runnable work) throws Exception {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        vertx.getOrCreateContext().runOnContext(v -> {
+            try {
+                work.run();
+                done.complete(null);
+            } catch (RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        });
+        done.get(10, TimeUnit.SECONDS);
     }
 }

@@ -363,6 +363,9 @@ class SearchReadsTest {
         Map<String, Object> differs = contactFromPostgres(12);
         search.stubFor(get("/v1/contacts/" + same.get("uuid")).willReturn(okJson(document(same).toString())));
         search.stubFor(get("/v1/contacts/" + differs.get("uuid")).willReturn(okJson(document(differs).put("department", "stale").toString())));
+        // samples taken close together are compared in one batch call
+        search.stubFor(post("/v1/contacts/batch").willReturn(okJson(JSON.createObjectNode()
+                .set("items", JSON.createArrayNode().add(document(same)).add(document(differs).put("department", "stale"))).toString())));
         Flags.stage("contacts", Stage.SHADOW);
         double matches = Math.max(0, Metrics.sum("turnout_shadow_reads_total", "domain=\"contacts\"", "result=\"match\""));
         double mismatches = Math.max(0, Metrics.sum("turnout_shadow_reads_total", "domain=\"contacts\"", "result=\"mismatch\""));
