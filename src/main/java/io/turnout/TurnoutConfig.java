@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /** Everything Turnout reads from configuration, under the {@code turnout.} prefix. */
 @ConfigMapping(prefix = "turnout")
@@ -406,10 +407,10 @@ public interface TurnoutConfig {
 
         /**
          * Connections that carry this database's client reads, each pipelining up to 16
-         * statements; one per event loop is the usual fit.
+         * statements. Unset: two per event loop, so every loop reads over connections of its own
+         * and 32 reads a loop are in flight before one waits for a place.
          */
-        @WithDefault("2")
-        int readConnections();
+        OptionalInt readConnections();
 
         /** Connections in this database's pool for background work. */
         @WithDefault("6")

@@ -7,6 +7,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.turnout.db.Databases;
 import io.turnout.support.Metrics;
 import io.turnout.support.Sql;
+import io.vertx.core.Vertx;
 import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,6 +27,9 @@ class ReadConnectionsTest {
 
     @Inject
     Databases databases;
+
+    @Inject
+    Vertx vertx;
 
     @Test
     void concurrentReadsPipelineOverTheReadConnectionsAndEachGetsItsOwnRecord() throws Exception {
@@ -57,7 +61,10 @@ class ReadConnectionsTest {
             clients.shutdownNow();
         }
         long readBackends = sql.count("main", "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'turnout-main-reads'");
-        assertThat(readBackends).as("backends serving client reads (read-connections is 2)").isBetween(1L, 2L);
+        int loops = 0;
+        for (var ignored : vertx.nettyEventLoopGroup()) loops++;
+        // read-connections unset: two per event loop, however many of the 32 clients' reads were in flight
+        assertThat(readBackends).as("backends serving client reads, with %d event loops", loops).isBetween(1L, 2L * loops);
         assertThat(Metrics.sum("turnout_requests_seconds_count", served, "operation=\"get\"", "outcome=\"success\"") - before)
                 .isEqualTo(READS);
     }
