@@ -67,8 +67,9 @@ public class Databases {
     static final int READ_PIPELINE = 16;
     /**
      * Read connections per event loop unless configured. With one, a loop's 17th concurrent read
-     * waited for a place, and reads with 64 HTTP connections on two loops ran at 0.82x of the
-     * anchor's; with two, at 1.0x, and no slower with 16 (bench/data-path).
+     * waited for a place: reads from 64 HTTP connections on two loops ran at 0.82x of the anchor's
+     * (bench/data-path's reads of connections, six runs each); with two, at 1.0x, and no slower
+     * from 16.
      */
     static final int READ_CONNECTIONS_PER_LOOP = 2;
     static final Duration READ_LOCK = Duration.ofMillis(250);
