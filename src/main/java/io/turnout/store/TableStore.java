@@ -340,10 +340,7 @@ public final class TableStore extends KeyedRelation {
      */
     String putFrom(String from, String lock, Set<String> copied, Owned owned, List<Object> params) {
         List<Mapping> columns = putColumns(copied);
-        StringJoiner vals = new StringJoiner(", ");
-        for (Mapping m : columns) {
-            vals.add(from + "." + quote(m.field().name()));
-        }
+        StringJoiner vals = new StringJoiner(", ").add(values(from, columns));
         List<Mapping> all = new ArrayList<>(columns);
         for (Map.Entry<String, Object> e : owned.values().entrySet()) {
             Mapping m = mapping(e.getKey());
@@ -451,10 +448,18 @@ public final class TableStore extends KeyedRelation {
      * write put into the target after the statement began (a unique violation: MERGE does not
      * re-check) changed nothing; the range is then copied again with {@code ON CONFLICT}, which
      * takes that row into account.
+     *
+     * <p>A range the target holds no record of (the common case: a first backfill) is copied by a
+     * plain {@code INSERT ... SELECT ... FOR SHARE}, without the merge's join and the materialised
+     * rows the delete shares with it. The target only comes to hold a record of the range together
+     * with the source (a dual write, or a sync that reads the source), so a record it came to hold
+     * after it was found empty is one the insert also copies: a unique violation, which changed
+     * nothing, and the range is merged as above.
      */
     public Future<Long> copyRangeFrom(SqlClient client, TableStore source, Object after, Object upTo, List<Object> kept) {
         List<Object> params = new ArrayList<>();
         String where = source.range(after, upTo, params);
+        Tuple bounds = Tuple.from(new ArrayList<>(params));
         // the same bounds, numbered the same, on this table
         String mine = range(after, upTo, new ArrayList<>());
         String notInSource = "NOT EXISTS (SELECT 1 FROM w WHERE w." + quote(key.field().name()) + " = " + table + "."
@@ -474,11 +479,10 @@ public final class TableStore extends KeyedRelation {
         String bound = range("t." + quote(key.column()), after, upTo, new ArrayList<>());
         String merge = mergeFrom("w", source.heldFields(), bound.isEmpty() ? null : bound.substring(" WHERE ".length()));
         Supplier<Future<Long>> upserted = () -> client.preparedQuery(upsert).execute(tuple).map(rows -> rows.iterator().next().getLong(0));
-        if (merge == null) return upserted.get();
-        return merges(client).compose(yes -> !yes ? upserted.get()
+        Supplier<Future<Long>> merged = merge == null ? upserted : () -> merges(client).compose(yes -> !yes ? upserted.get()
                 : client.preparedQuery(PLANNED_EACH_TIME + with + " " + merge).execute(tuple).map(rows -> (long) rows.rowCount())
                         .recover(e -> {
-                            String state = e instanceof io.vertx.pgclient.PgException pg && pg.getSqlState() != null ? pg.getSqlState() : "";
+                            String state = sqlState(e);
                             // not understood or not supported (syntax error, feature not supported)
                             boolean unsupported = state.equals("42601") || state.startsWith("0A");
                             // a unique violation: a row a client write put into the target meanwhile
@@ -486,6 +490,27 @@ public final class TableStore extends KeyedRelation {
                             if (unsupported) unsupportedMerge(e);
                             return upserted.get();
                         }));
+        if (!kept.isEmpty()) return merged.get();
+        String insert = PLANNED_EACH_TIME + "INSERT INTO " + table + " (" + columnList(putColumns(source.heldFields())) + ") SELECT "
+                + values("w", putColumns(source.heldFields())) + " FROM (SELECT " + source.selectList + " FROM " + source.table + where
+                + " FOR SHARE) AS w";
+        return client.preparedQuery(PLANNED_EACH_TIME + "SELECT EXISTS (SELECT 1 FROM " + table + mine + ")").execute(bounds)
+                .compose(held -> held.iterator().next().getBoolean(0) ? merged.get()
+                        : client.preparedQuery(insert).execute(bounds).map(rows -> (long) rows.rowCount())
+                                .recover(e -> sqlState(e).equals("23505") ? merged.get() : Future.failedFuture(e)));
+    }
+
+    private static String sqlState(Throwable e) {
+        return e instanceof io.vertx.pgclient.PgException pg && pg.getSqlState() != null ? pg.getSqlState() : "";
+    }
+
+    /** The select list that reads {@code columns}' fields from the API-shaped rows of {@code from}. */
+    private static String values(String from, List<Mapping> columns) {
+        StringJoiner vals = new StringJoiner(", ");
+        for (Mapping m : columns) {
+            vals.add(from + "." + quote(m.field().name()));
+        }
+        return vals.toString();
     }
 
     /** A server that takes MERGE but not in the form written here: every copy upserts from now on. */
@@ -505,15 +530,14 @@ public final class TableStore extends KeyedRelation {
     private String mergeFrom(String from, Set<String> copied, String bound) {
         List<Mapping> columns = putColumns(copied);
         StringJoiner sets = new StringJoiner(", ");
-        StringJoiner vals = new StringJoiner(", ");
         for (Mapping m : columns) {
-            vals.add(from + "." + quote(m.field().name()));
             if (m != key) sets.add(quote(m.column()) + " = " + from + "." + quote(m.field().name()));
         }
         if (sets.length() == 0) return null;
         return "MERGE INTO " + table + " AS t USING " + from + " ON t." + quote(key.column()) + " = " + from + "." + quote(key.field().name())
                 + (bound == null ? "" : " AND " + bound)
-                + " WHEN MATCHED THEN UPDATE SET " + sets + " WHEN NOT MATCHED THEN INSERT (" + columnList(columns) + ") VALUES (" + vals + ")";
+                + " WHEN MATCHED THEN UPDATE SET " + sets + " WHEN NOT MATCHED THEN INSERT (" + columnList(columns) + ") VALUES ("
+                + values(from, columns) + ")";
     }
 
     /** Whether this store's database runs MERGE (PostgreSQL 15 and later); asked once. */

@@ -180,14 +180,32 @@ class BackfillVerificationTest {
 
     /**
      * A client write that holds a legacy row when a one-database copy of its range begins, and puts
-     * the row into the new store as it commits: the copy's merge, which planned an insert, meets
-     * that row (a unique violation) and copies the range again with ON CONFLICT, so it neither fails
-     * nor overwrites the client's row with an older one.
+     * the row into the new store as it commits. The range held no record of the new store, so the
+     * copy inserts; its insert meets that row (a unique violation) and the range is merged instead,
+     * so the copy neither fails nor overwrites the client's row with an older one.
+     */
+    @Test
+    void aOneDatabaseCopyIntoAnEmptyRangeMeetingARowAClientWroteMeanwhileMergesTheRange() throws Exception {
+        copyMeetingAClientWrite(false, "INSERT INTO \"company_connections\"");
+    }
+
+    /**
+     * The same client write, while the new store already held a record of the range: the copy
+     * merges at once; its merge, which planned an insert of that row, meets it (a unique violation:
+     * MERGE does not re-check) and copies the range again with ON CONFLICT.
      */
     @Test
     void aOneDatabaseCopyMeetingARowAClientWroteMeanwhileCopiesItsRangeAgain() throws Exception {
+        copyMeetingAClientWrite(true, "MERGE INTO \"company_connections\"");
+    }
+
+    private void copyMeetingAClientWrite(boolean rangeHeld, String waiting) throws Exception {
         Flags.stage("connections", Stage.DUAL_WRITE);
         io.turnout.domain.Domain connections = domains.find("connections").orElseThrow();
+        if (rangeHeld) {
+            sql.exec("main", "INSERT INTO company_connections (id, user_id, peer_user_id, status, connection_type, created_at) "
+                    + "SELECT id, user_id, connected_user_id, 'stale', 'direct', created_at FROM user_connections WHERE id = 99");
+        }
         io.vertx.sqlclient.SqlConnection client = databases.find("main").orElseThrow().pool().getConnection()
                 .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         try {
@@ -198,9 +216,10 @@ class BackfillVerificationTest {
                     + "SELECT id, 7, user_id, connected_user_id, status, 'direct', created_at FROM user_connections WHERE id = 42").execute());
 
             var copy = backfill.copyRange(connections, io.turnout.sync.Direction.FORWARD, 40L, 100L).toCompletionStage().toCompletableFuture();
-            // the copy's merge waits for the client's row lock
+            // the copy waits for the client's row lock
             await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> sql.count("main",
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%MERGE INTO%company_connections%'") == 1);
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND position('" + waiting.replace("'", "''")
+                            + "' IN query) > 0") == 1);
             join(client.query("COMMIT").execute());
 
             assertThat(copy.get(30, TimeUnit.SECONDS)).as("rows copied").isEqualTo(60L);
@@ -214,6 +233,38 @@ class BackfillVerificationTest {
         assertThat(sql.count("main", "SELECT count(*) FROM user_connections l JOIN company_connections n ON n.id = l.id "
                 + "WHERE l.id > 40 AND l.id <= 100 AND (l.user_id, l.connected_user_id, l.status, l.created_at) "
                 + "IS NOT DISTINCT FROM (n.user_id, n.peer_user_id, n.status, n.created_at)")).as("rows equal to legacy").isEqualTo(60);
+    }
+
+    /**
+     * One-database copies of ranges the new store holds records of: one legacy no longer has (the
+     * copy's inserts meet nothing there), and one older than legacy's. Each range ends equal to
+     * legacy, the record legacy lacks deleted and the older one brought up to date, while a range
+     * that held nothing is copied whole.
+     */
+    @Test
+    void aOneDatabaseCopyOfARangeTheTargetHoldsMakesItEqualToTheSource() throws Exception {
+        Flags.stage("connections", Stage.DUAL_WRITE);
+        io.turnout.domain.Domain connections = domains.find("connections").orElseThrow();
+        sql.exec("main", "INSERT INTO company_connections (id, user_id, peer_user_id, status, connection_type, created_at) "
+                + "VALUES (260, 1, 2, 'accepted', 'direct', now())");
+        sql.exec("main", "INSERT INTO company_connections (id, user_id, peer_user_id, status, connection_type, created_at) "
+                + "SELECT id, user_id, connected_user_id, 'stale', 'direct', created_at FROM user_connections WHERE id = 350");
+        // legacy's record 260 moved out of the range for the test
+        sql.exec("main", "UPDATE user_connections SET id = -260 WHERE id = 260");
+        try {
+            assertThat(join(backfill.copyRange(connections, io.turnout.sync.Direction.FORWARD, 200L, 300L))).as("rows copied").isEqualTo(99L);
+            assertThat(join(backfill.copyRange(connections, io.turnout.sync.Direction.FORWARD, 300L, 400L))).as("rows copied").isEqualTo(100L);
+            assertThat(join(backfill.copyRange(connections, io.turnout.sync.Direction.FORWARD, 400L, 500L))).as("rows copied").isEqualTo(100L);
+        } finally {
+            sql.exec("main", "UPDATE user_connections SET id = 260 WHERE id = -260");
+        }
+
+        assertThat(sql.count("main", "SELECT count(*) FROM company_connections WHERE id = 260")).as("the record legacy lacked").isZero();
+        assertThat(sql.count("main", "SELECT count(*) FROM company_connections WHERE status = 'stale'")).as("older records").isZero();
+        assertThat(sql.count("main", "SELECT count(*) FROM company_connections WHERE id > 200 AND id <= 500")).isEqualTo(299);
+        assertThat(sql.count("main", "SELECT count(*) FROM user_connections l JOIN company_connections n ON n.id = l.id "
+                + "WHERE l.id > 200 AND l.id <= 500 AND (l.user_id, l.connected_user_id, l.status, l.created_at) "
+                + "IS NOT DISTINCT FROM (n.user_id, n.peer_user_id, n.status, n.created_at)")).as("rows equal to legacy").isEqualTo(299);
     }
 
     /**
