@@ -230,27 +230,36 @@ public class Verification {
     }
 
     /**
-     * Compares {@code (after, upTo]} while the range before it is recorded ({@code previous}: true
-     * when the run is still running and this replica's) and the end of the range after it is found,
-     * then goes on with that range, so the work of three ranges overlaps. Ranges are still recorded
-     * one after another in key order, each in its own transaction: the cursor only passes ranges
-     * whose findings are stored, and a resumed run starts after the last range recorded. Completes
-     * {@code end} after the last range, once the run has stopped or another replica has taken it
-     * over, or with the first failure.
+     * Compares {@code (after, upTo]} and finds where the range after it ends; once that end is known
+     * and the range before this one is recorded ({@code previous}: true when the run is still running
+     * and this replica's), goes on with the range after it, while this one is still being compared.
+     * So two ranges are compared at a time, and neither store waits for the other side of a range
+     * or for the control database: a side that finishes its summary first starts on the next range.
+     * Ranges are still recorded one after another in key order, each in its own transaction: the
+     * cursor only passes ranges whose findings are stored, and a resumed run starts after the last
+     * range recorded. Completes {@code end} after the last range, once the run has stopped or another
+     * replica has taken it over, or with the first failure.
      */
     private void ranges(Domain domain, long id, Object after, Object upTo, Future<Boolean> previous, Promise<Void> end) {
         Store legacy = domain.store(Side.LEGACY);
         Future<Compared> compared = compare(domain, after, upTo);
-        Future<Object> next = upTo == null ? Future.succeededFuture() : legacy.boundary(legacy.database().work(), upTo, config.chunkSize());
-        Future.join(compared, next, previous).onComplete(ar -> {
+        Future<Boolean> recorded = Future.join(compared, previous)
+                .compose(v -> previous.result() ? record(domain, id, upTo, compared.result()) : Future.succeededFuture(false));
+        if (upTo == null) {
+            recorded.compose(ours -> ours ? done(id) : Future.succeededFuture()).onComplete(ar -> {
+                if (ar.failed()) end.tryFail(ar.cause());
+                else end.tryComplete();
+            });
+            return;
+        }
+        Future<Object> next = legacy.boundary(legacy.database().work(), upTo, config.chunkSize());
+        Future.join(next, previous).onComplete(ar -> {
             if (ar.failed()) {
-                end.fail(ar.cause());
+                end.tryFail(ar.cause());
             } else if (!previous.result()) {
-                end.complete();
-            } else if (upTo == null) {
-                record(domain, id, null, compared.result()).compose(ours -> ours ? done(id) : Future.succeededFuture()).onComplete(end);
+                end.tryComplete();
             } else {
-                ranges(domain, id, upTo, next.result(), record(domain, id, upTo, compared.result()), end);
+                ranges(domain, id, upTo, next.result(), recorded, end);
             }
         });
     }

@@ -393,6 +393,45 @@ class BackfillVerificationTest {
      * A verification run whose replica stopped (its heartbeat went stale) is taken over and goes on
      * from the last range it recorded: nothing before its cursor is compared again.
      */
+    /**
+     * A verification compares two ranges at a time: while the new store's side of the first range
+     * waits (its table locked here), the legacy side goes on with the next range, whose new side
+     * then waits too, and no third range starts before the first is recorded. Once the lock goes,
+     * the run ends clean, every range recorded.
+     */
+    @Test
+    void aVerificationComparesTheNextRangeWhileOneStoreIsStillOnARange() throws Exception {
+        sql.exec("main", "INSERT INTO company_connections (id, user_id, peer_user_id, status, connection_type, created_at) "
+                + "SELECT id, user_id, connected_user_id, status, 'direct', created_at FROM user_connections");
+        long legacyRows = sql.count("main", "SELECT count(*) FROM user_connections");
+        String waitingSummaries = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                + "AND query LIKE '%sum(hashtextextended(%FROM \"company_connections\"%'";
+        io.vertx.sqlclient.SqlConnection client = databases.find("main").orElseThrow().pool().getConnection()
+                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        long run;
+        try {
+            join(client.query("BEGIN").execute());
+            join(client.query("LOCK TABLE company_connections IN ACCESS EXCLUSIVE MODE").execute());
+            Response started = given().post("/admin/migrations/connections/verification");
+            assertThat(started.statusCode()).isEqualTo(202);
+            run = started.jsonPath().getLong("run");
+            // within the work connections' 5 s lock bound
+            await().atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(20)).until(() -> sql.count("main", waitingSummaries) == 2);
+            assertThat(sql.count("main", "SELECT ranges FROM turnout_verification WHERE id = " + run)).as("ranges recorded").isZero();
+            join(client.query("COMMIT").execute());
+        } finally {
+            client.query("ROLLBACK").execute().eventually(() -> client.close()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(100)).until(() ->
+                !given().get("/admin/migrations/connections/verification/" + run).jsonPath().getString("state").equals("running"));
+        JsonPath done = given().get("/admin/migrations/connections/verification/" + run).jsonPath();
+        assertThat(done.getString("state")).as(done.prettify()).isEqualTo("done");
+        assertThat(done.getBoolean("clean")).as(done.prettify()).isTrue();
+        assertThat(done.getLong("legacyRows")).isEqualTo(legacyRows);
+        assertThat(done.getLong("newRows")).isEqualTo(legacyRows);
+        assertThat(done.getInt("ranges")).as("ranges of 20,000 keys").isGreaterThanOrEqualTo(5);
+    }
+
     @Test
     void aVerificationRunLeftByAStoppedReplicaGoesOnFromItsCursor() {
         // three ranges recorded (keys up to 60000; the new store is empty, so all of them missing), then the replica stopped
