@@ -120,13 +120,17 @@ class BackfillVerificationTest {
         return sql.count(newDb(domain), "SELECT count(*) FROM " + newTable(domain));
     }
 
-    /** Clients inserting, updating and deleting through the API until stopped; returns how many writes succeeded. */
+    /**
+     * Clients inserting, updating and deleting through the API until stopped; returns how many writes
+     * succeeded. They change and delete only the demo records with keys above 50,000: other tests of
+     * this JVM read records with low keys and expect them as the demo data holds them.
+     */
     private static Future<Integer> clients(ExecutorService pool, String domain, AtomicBoolean stop, int threads, List<Future<Integer>> all) {
         for (int t = 0; t < threads; t++) {
             all.add(pool.submit(() -> {
                 int ok = 0;
                 while (!stop.get()) {
-                    long key = 1 + ThreadLocalRandom.current().nextLong(100_000);
+                    long key = 50_001 + ThreadLocalRandom.current().nextLong(50_000);
                     int choice = ThreadLocalRandom.current().nextInt(10);
                     Response r;
                     if (choice < 3) {
@@ -353,25 +357,10 @@ class BackfillVerificationTest {
         };
         java.util.logging.Logger logger = java.util.logging.Logger.getLogger(io.turnout.sync.Verification.class.getName());
         logger.addHandler(log);
-        io.vertx.sqlclient.SqlConnection client = databases.find("main").orElseThrow().pool().getConnection()
-                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        long run;
-        try {
-            // the run's first look at the legacy table waits for this lock
-            join(client.query("BEGIN").execute());
-            join(client.query("LOCK TABLE user_connections IN ACCESS EXCLUSIVE MODE").execute());
-            Response started = given().post("/admin/migrations/connections/verification");
-            assertThat(started.statusCode()).isEqualTo(202);
-            run = started.jsonPath().getLong("run");
-            await().atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(20)).until(() -> sql.count("main",
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%user_connections%AS chunk ORDER BY o DESC LIMIT 1%'") == 1);
-            // another replica takes the run over meanwhile (its heartbeat ahead, so this replica does not take it back)
-            sql.exec("main", "UPDATE turnout_verification SET owner = 'replica-b', heartbeat = now() + interval '1 hour' WHERE id = " + run);
-            join(client.query("COMMIT").execute());
-        } finally {
-            // a failure above leaves the lock held: it goes with the transaction, not back to the pool with it
-            client.query("ROLLBACK").execute().eventually(() -> client.close()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        }
+        // the run's first look at the legacy table waits for this lock; another replica takes the run
+        // over meanwhile (its heartbeat ahead, so this replica does not take it back)
+        long run = verifyWhileLocked("user_connections", "%user_connections%AS chunk ORDER BY o DESC LIMIT 1%", 1,
+                id -> sql.exec("main", "UPDATE turnout_verification SET owner = 'replica-b', heartbeat = now() + interval '1 hour' WHERE id = " + id));
         try {
             String stopped = "verification run " + run + " was taken over by another replica";
             // until this replica says it stopped, or records the range after all
@@ -393,6 +382,38 @@ class BackfillVerificationTest {
      * A verification run whose replica stopped (its heartbeat went stale) is taken over and goes on
      * from the last range it recorded: nothing before its cursor is compared again.
      */
+    /** What a test does while the lock of {@link #verifyWhileLocked} is held, given the run. */
+    @FunctionalInterface
+    private interface WhileLocked {
+        void run(long id) throws Exception;
+    }
+
+    /**
+     * Starts a verification of connections while {@code table} (in main) is locked, waits until
+     * {@code waiting} statements like {@code statement} wait for that lock (within the work
+     * connections' 5 s lock bound), runs {@code meanwhile}, and lets the lock go; returns the run.
+     */
+    private long verifyWhileLocked(String table, String statement, int waiting, WhileLocked meanwhile) throws Exception {
+        io.vertx.sqlclient.SqlConnection client = databases.find("main").orElseThrow().pool().getConnection()
+                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        try {
+            join(client.query("BEGIN").execute());
+            join(client.query("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE").execute());
+            Response started = given().post("/admin/migrations/connections/verification");
+            assertThat(started.statusCode()).isEqualTo(202);
+            long run = started.jsonPath().getLong("run");
+            await().atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(20)).until(() -> sql.count("main",
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '" + statement.replace("'", "''") + "'")
+                    == waiting);
+            meanwhile.run(run);
+            join(client.query("COMMIT").execute());
+            return run;
+        } finally {
+            // a failure above leaves the lock held: it goes with the transaction, not back to the pool with it
+            client.query("ROLLBACK").execute().eventually(() -> client.close()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+
     /**
      * A verification compares two ranges at a time: while the new store's side of the first range
      * waits (its table locked here), the legacy side goes on with the next range, whose new side
@@ -404,24 +425,8 @@ class BackfillVerificationTest {
         sql.exec("main", "INSERT INTO company_connections (id, user_id, peer_user_id, status, connection_type, created_at) "
                 + "SELECT id, user_id, connected_user_id, status, 'direct', created_at FROM user_connections");
         long legacyRows = sql.count("main", "SELECT count(*) FROM user_connections");
-        String waitingSummaries = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                + "AND query LIKE '%sum(hashtextextended(%FROM \"company_connections\"%'";
-        io.vertx.sqlclient.SqlConnection client = databases.find("main").orElseThrow().pool().getConnection()
-                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        long run;
-        try {
-            join(client.query("BEGIN").execute());
-            join(client.query("LOCK TABLE company_connections IN ACCESS EXCLUSIVE MODE").execute());
-            Response started = given().post("/admin/migrations/connections/verification");
-            assertThat(started.statusCode()).isEqualTo(202);
-            run = started.jsonPath().getLong("run");
-            // within the work connections' 5 s lock bound
-            await().atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(20)).until(() -> sql.count("main", waitingSummaries) == 2);
-            assertThat(sql.count("main", "SELECT ranges FROM turnout_verification WHERE id = " + run)).as("ranges recorded").isZero();
-            join(client.query("COMMIT").execute());
-        } finally {
-            client.query("ROLLBACK").execute().eventually(() -> client.close()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        }
+        long run = verifyWhileLocked("company_connections", "%sum(hashtextextended(%FROM \"company_connections\"%", 2,
+                id -> assertThat(sql.count("main", "SELECT ranges FROM turnout_verification WHERE id = " + id)).as("ranges recorded").isZero());
         await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(100)).until(() ->
                 !given().get("/admin/migrations/connections/verification/" + run).jsonPath().getString("state").equals("running"));
         JsonPath done = given().get("/admin/migrations/connections/verification/" + run).jsonPath();
