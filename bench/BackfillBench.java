@@ -65,14 +65,14 @@ public class BackfillBench {
         // baseline: one checksum scan of each table, of the tables the last backfill left
         double[] baselineScan = new double[rounds];
         double[] verification = new double[rounds];
-        JsonObject verified = null;
+        boolean clean = true;
         for (int r = 0; r < rounds; r++) {
             long t0 = System.nanoTime();
             sql(main, "SELECT count(*), sum(hashtextextended(ROW(id, user_id, connected_user_id, status, created_at)::text, 0)) FROM user_connections");
             sql(main, "SELECT count(*), sum(hashtextextended(ROW(id, user_id, peer_user_id, status, created_at)::text, 0)) FROM company_connections");
             baselineScan[r] = seconds(t0);
             t0 = System.nanoTime();
-            verified = verify("connections");
+            clean &= verify("connections").getBoolean("clean");
             verification[r] = seconds(t0);
         }
 
@@ -142,8 +142,8 @@ public class BackfillBench {
                 users / baselineMapped, baselineMapped, baselineMapped / mapped);
         System.out.printf("baseline checksum scan of both tables            %10.0f rows/s  (%.2f s)%n", 2 * rows / median(baselineScan),
                 median(baselineScan));
-        System.out.printf("Turnout verification (connections)               %10.0f rows/s  (%.2f s)  = %.2fx baseline (aim: at least 0.5x); clean=%s%n",
-                2 * rows / median(verification), median(verification), median(baselineScan) / median(verification), verified.getBoolean("clean"));
+        System.out.printf("Turnout verification (connections)               %10.0f rows/s  (%.2f s)  = %.2fx baseline (aim: at least 0.5x); every run clean=%s%n",
+                2 * rows / median(verification), median(verification), median(baselineScan) / median(verification), clean);
         vertx.close();
         System.exit(0);
     }
