@@ -491,9 +491,9 @@ public final class TableStore extends KeyedRelation {
                             return upserted.get();
                         }));
         if (!kept.isEmpty()) return merged.get();
-        String insert = PLANNED_EACH_TIME + "INSERT INTO " + table + " (" + columnList(putColumns(source.heldFields())) + ") SELECT "
-                + values("w", putColumns(source.heldFields())) + " FROM (SELECT " + source.selectList + " FROM " + source.table + where
-                + " FOR SHARE) AS w";
+        List<Mapping> columns = putColumns(source.heldFields());
+        String insert = PLANNED_EACH_TIME + "INSERT INTO " + table + " (" + columnList(columns) + ") SELECT " + values("w", columns)
+                + " FROM (SELECT " + source.selectList + " FROM " + source.table + where + " FOR SHARE) AS w";
         return client.preparedQuery(PLANNED_EACH_TIME + "SELECT EXISTS (SELECT 1 FROM " + table + mine + ")").execute(bounds)
                 .compose(held -> held.iterator().next().getBoolean(0) ? merged.get()
                         : client.preparedQuery(insert).execute(bounds).map(rows -> (long) rows.rowCount())

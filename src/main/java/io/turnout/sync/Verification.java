@@ -246,18 +246,15 @@ public class Verification {
         Future<Boolean> recorded = Future.join(compared, previous)
                 .compose(v -> previous.result() ? record(domain, id, upTo, compared.result()) : Future.succeededFuture(false));
         if (upTo == null) {
-            recorded.compose(ours -> ours ? done(id) : Future.succeededFuture()).onComplete(ar -> {
-                if (ar.failed()) end.tryFail(ar.cause());
-                else end.tryComplete();
-            });
+            recorded.compose(ours -> ours ? done(id) : Future.succeededFuture()).onComplete(end);
             return;
         }
         Future<Object> next = legacy.boundary(legacy.database().work(), upTo, config.chunkSize());
         Future.join(next, previous).onComplete(ar -> {
             if (ar.failed()) {
-                end.tryFail(ar.cause());
+                end.fail(ar.cause());
             } else if (!previous.result()) {
-                end.tryComplete();
+                end.complete();
             } else {
                 ranges(domain, id, upTo, next.result(), recorded, end);
             }
