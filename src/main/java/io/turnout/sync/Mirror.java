@@ -165,8 +165,10 @@ public class Mirror {
                     // round trip for both, and PostgreSQL still takes them after the fence, in that order
                     Future<?> relaxed = bulk.relaxed() ? tx.query("SET LOCAL synchronous_commit TO off").execute() : Future.succeededFuture();
                     Future<Void> entered = entering == null ? Future.succeededFuture() : StoreFence.enter(tx, domain, entering);
-                    Future<?> locked = tx.preparedQuery("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(n, 0) AS h "
-                                    + "FROM unnest($1::text[]) AS n) AS l ORDER BY h")
+                    // taken in hash order, so two copies of overlapping keys never deadlock; one count comes
+                    // back rather than a row of type void per key, which the driver has no decoder for
+                    Future<?> locked = tx.preparedQuery("SELECT count(*) FROM (SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT "
+                                    + "hashtextextended(n, 0) AS h FROM unnest($1::text[]) AS n) AS l ORDER BY h) AS taken")
                             .execute(Tuple.of(names));
                     // a refusal by the fence is the failure to report, not the aborted transaction the locks then met
                     return inOrder(relaxed, entered, locked)

@@ -240,6 +240,41 @@ class BackfillVerificationTest {
     }
 
     /**
+     * A two-database copy takes the key lock of every record of a group before it reads them, the
+     * lock a write of that record takes with it: while a write holds the lock of key 42, the copy
+     * of (40, 100] waits for it, and then copies every record of the range as legacy holds it.
+     */
+    @Test
+    void aTwoDatabaseCopyWaitsForTheKeyLockAWriteOfOneOfItsRecordsHolds() throws Exception {
+        Flags.stage("messages", Stage.DUAL_WRITE);
+        io.turnout.domain.Domain messages = domains.find("messages").orElseThrow();
+        io.vertx.sqlclient.SqlConnection writer = messages.store(io.turnout.domain.Side.NEW).database().pool().getConnection()
+                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        try {
+            join(writer.query("BEGIN").execute());
+            join(writer.preparedQuery("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))::text")
+                    .execute(io.vertx.sqlclient.Tuple.of("messages:" + messages.keyText(42L))));
+
+            var copy = backfill.copyRange(messages, io.turnout.sync.Direction.FORWARD, 40L, 100L).toCompletionStage().toCompletableFuture();
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> sql.count("messages",
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' "
+                            + "AND position('pg_advisory_xact_lock(h)' IN query) > 0") == 1);
+            assertThat(copy).as("the copy waits while the key is locked").isNotDone();
+            assertThat(sql.count("messages", "SELECT count(*) FROM messages")).isZero();
+            join(writer.query("COMMIT").execute());
+
+            assertThat(copy.get(30, TimeUnit.SECONDS)).as("rows copied").isEqualTo(60L);
+        } finally {
+            writer.close();
+        }
+        assertThat(sql.count("messages", "SELECT count(*) FROM messages WHERE id > 40 AND id <= 100")).isEqualTo(60);
+        List<Map<String, Object>> legacy = sql.rows("main", "SELECT id, sender_id, receiver_id, body FROM direct_messages "
+                + "WHERE id > 40 AND id <= 100 ORDER BY id");
+        assertThat(sql.rows("messages", "SELECT id, sender_id, recipient_id AS receiver_id, content AS body FROM messages ORDER BY id"))
+                .as("rows equal to legacy").isEqualTo(legacy);
+    }
+
+    /**
      * One-database copies of ranges the new store holds records of: one legacy no longer has (the
      * copy's inserts meet nothing there), and one older than legacy's. Each range ends equal to
      * legacy, the record legacy lacks deleted and the older one brought up to date, while a range
