@@ -412,9 +412,24 @@ public interface TurnoutConfig {
          */
         OptionalInt readConnections();
 
+        /**
+         * How PostgreSQL plans the client reads' statements (reads by key, lists, the shadow
+         * comparisons): {@code generic}, once per statement and connection for every value it is
+         * given (PostgreSQL 12 and later); {@code auto}, as the server's {@code plan_cache_mode}
+         * says (by default, for the values of each read until a generic plan looks as cheap).
+         */
+        @WithDefault("generic")
+        ReadPlans readPlans();
+
         /** Connections in this database's pool for background work. */
         @WithDefault("6")
         int workPoolSize();
+    }
+
+    /** How PostgreSQL plans client reads, see {@link DatabaseConfig#readPlans()}. */
+    enum ReadPlans {
+        GENERIC,
+        AUTO
     }
 
     interface EmbeddedConfig {
