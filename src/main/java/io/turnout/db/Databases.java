@@ -6,6 +6,7 @@ import io.netty.handler.flush.FlushConsolidationHandler;
 import io.quarkus.runtime.StartupEvent;
 import io.turnout.TurnoutConfig;
 import io.turnout.TurnoutConfig.DatabaseConfig;
+import io.turnout.TurnoutConfig.ReadPlans;
 import io.turnout.TurnoutConfig.TimeoutsConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -259,9 +260,9 @@ public class Databases {
      * PostgreSQL more than all the other lists together. The generic plan reads the user's records
      * by the user's index and sorts them, for every user.
      */
-    static PgConnectOptions readPlans(PgConnectOptions options, io.turnout.TurnoutConfig.ReadPlans plans) {
+    static PgConnectOptions readPlans(PgConnectOptions options, ReadPlans plans) {
         PgConnectOptions out = new PgConnectOptions(options);
-        if (plans == io.turnout.TurnoutConfig.ReadPlans.GENERIC) {
+        if (plans == ReadPlans.GENERIC) {
             Map<String, String> props = new HashMap<>(options.getProperties());
             props.put("plan_cache_mode", "force_generic_plan");
             out.setProperties(props);
