@@ -1,6 +1,7 @@
 package io.turnout.sync;
 
 import io.turnout.db.Database;
+import io.turnout.db.Pipelined;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Record;
 import io.turnout.domain.Side;
@@ -157,30 +158,35 @@ public class Mirror {
         Store to = domain.store(target);
         String[] names = keys.stream().map(k -> domain.name() + ":" + domain.keyText(k)).toArray(String[]::new);
         List<Long> applied = new ArrayList<>();
-        return to.database().work().withTransaction(tx -> {
+        return Pipelined.transaction(to.database().work(), (tx, begun) -> {
                     // in one database the source is read on the same connection: a lock is never held
                     // while waiting for a second connection from the pool other syncs need too
-                    SqlClient sourceClient = from.database().equals(to.database()) ? tx : from.database().work();
-                    // the key locks are sent right behind the fence's statement, on the same connection: one
-                    // round trip for both, and PostgreSQL still takes them after the fence, in that order
-                    Future<?> relaxed = bulk.relaxed() ? tx.query("SET LOCAL synchronous_commit TO off").execute() : Future.succeededFuture();
-                    Future<Void> entered = entering == null ? Future.succeededFuture() : StoreFence.enter(tx, domain, entering);
+                    SqlClient sourceClient = from.database().equals(to.database()) ? tx.connection() : from.database().work();
+                    // the key locks are sent right behind BEGIN and the fence's statement, on the same connection:
+                    // one round trip for all, and PostgreSQL still takes them after the fence, in that order
+                    Future<?> relaxed = bulk.relaxed() ? tx.connection().query("SET LOCAL synchronous_commit TO off").execute()
+                            : Future.succeededFuture();
+                    Future<Void> entered = entering == null ? Future.succeededFuture() : StoreFence.enter(tx.connection(), domain, entering);
                     // taken in hash order, so two copies of overlapping keys never deadlock; one count comes
                     // back rather than a row of type void per key, which the driver has no decoder for
-                    Future<?> locked = tx.preparedQuery("SELECT count(*) FROM (SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT "
+                    Future<?> locked = tx.connection().preparedQuery("SELECT count(*) FROM (SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT "
                                     + "hashtextextended(n, 0) AS h FROM unnest($1::text[]) AS n) AS l ORDER BY h) AS taken")
                             .execute(Tuple.of(names));
                     // a refusal by the fence is the failure to report, not the aborted transaction the locks then met
-                    return inOrder(relaxed, entered, locked)
+                    return inOrder(begun, relaxed, entered, locked)
                             .compose(v -> readSource(sourceClient, from, domain, keys, source, target))
                             .compose(read -> {
                                 Set<Object> found = new HashSet<>();
                                 read.rows().forEach(r -> found.add(r.get(domain.key().name())));
                                 List<Object> gone = keys.stream().filter(k -> !found.contains(k)).toList();
-                                // the target's writes go out together; PostgreSQL runs them in the order sent
-                                return inOrder(put(tx, to, read.rows(), domain, source, bulk), to.deleteAll(tx, gone))
-                                        .compose(v -> applyOwned(tx, domain, read.entries(), found, target, applied))
-                                        .map(read.rows().size());
+                                // the target's writes go out together, the commit right behind them when no
+                                // entry is to be applied after them; PostgreSQL runs them in the order sent
+                                Future<Void> put = put(tx.connection(), to, read.rows(), domain, source, bulk);
+                                Future<Void> deleted = to.deleteAll(tx.connection(), gone);
+                                Future<Void> written = read.entries().isEmpty() ? inOrder(put, deleted, tx.commit())
+                                        : inOrder(put, deleted).compose(v -> applyOwned(tx.connection(), domain, read.entries(), found, target, applied))
+                                                .compose(v -> tx.commit());
+                                return written.map(read.rows().size());
                             });
                 })
                 .compose(n -> applied.isEmpty() ? Future.succeededFuture(n)
