@@ -3,6 +3,7 @@ package io.turnout.db;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlConnection;
+import java.util.List;
 
 /**
  * A transaction whose {@code BEGIN} and {@code COMMIT} travel with its statements instead of each
@@ -66,6 +67,19 @@ public final class Pipelined {
                 Throwable cause = ar.failed() ? ar.cause() : new IllegalStateException("a transaction's work ended without committing");
                 return c.query("ROLLBACK").execute().transform(r -> Future.<T>failedFuture(cause));
             });
+        });
+    }
+
+    /**
+     * Waits for statements sent together on one connection, and fails with the first that failed,
+     * in the order they were sent: those after it failed only because the transaction had.
+     */
+    public static Future<Void> inOrder(Future<?>... sent) {
+        return Future.join(List.of(sent)).<Void>mapEmpty().recover(e -> {
+            for (Future<?> f : sent) {
+                if (f.failed()) return Future.failedFuture(f.cause());
+            }
+            return Future.failedFuture(e);
         });
     }
 }

@@ -1,6 +1,9 @@
 package io.turnout.routing;
 
+import static io.turnout.db.Pipelined.inOrder;
+
 import io.turnout.db.Database;
+import io.turnout.db.Pipelined;
 import io.turnout.domain.Domain;
 import io.turnout.domain.Record;
 import io.turnout.domain.Side;
@@ -29,6 +32,7 @@ import io.vertx.core.Vertx;
 import jakarta.enterprise.event.Event;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.SqlConnection;
 import jakarta.inject.Singleton;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -249,11 +253,19 @@ public class DataRouter {
         Owned owned = values == null || mirror.isEmpty() ? Owned.NONE : owned(plan, values, replace);
         Future<Outcome> done = checked.isEmpty() && claim == null
                 ? authoritative(domain, op, store, db.pool(), guard, first, mirror, owned, false)
-                : db.pool().withTransaction(tx -> (claim == null ? Future.<Void>succeededFuture() : idempotency.claim(tx, domain, claim))
-                        .compose(v -> authoritative(domain, op, store, tx, guard, first, mirror, owned, true))
-                        .compose(out -> kept(domain, stage, values, checked, out))
-                        .compose(out -> claim == null || out.state() == null ? Future.succeededFuture(out)
-                                : idempotency.answer(tx, domain, claim, out.key(), out.state()).map(out)));
+                // BEGIN travels with the claim, and COMMIT with the answer: three round trips, not five
+                : Pipelined.transaction(db.pool(), (tx, begun) -> {
+                    SqlConnection c = tx.connection();
+                    Future<Void> claimed = claim == null ? Future.succeededFuture() : idempotency.claim(c, domain, claim);
+                    return inOrder(begun, claimed)
+                            .compose(v -> authoritative(domain, op, store, c, guard, first, mirror, owned, true))
+                            .compose(out -> kept(domain, stage, values, checked, out))
+                            .compose(out -> {
+                                Future<Void> answered = claim == null || out.state() == null ? Future.succeededFuture()
+                                        : idempotency.answer(c, domain, claim, out.key(), out.state());
+                                return inOrder(answered, tx.commit()).map(out);
+                            });
+                });
         if (mirror.isPresent() && !domain.sameDatabase()) {
             Side second = mirror.get();
             done = done.compose(out -> out.outboxId() == null ? Future.succeededFuture(out) : mirrorAcross(domain, first, second, out));

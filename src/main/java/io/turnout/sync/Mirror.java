@@ -1,5 +1,7 @@
 package io.turnout.sync;
 
+import static io.turnout.db.Pipelined.inOrder;
+
 import io.turnout.db.Database;
 import io.turnout.db.Pipelined;
 import io.turnout.domain.Domain;
@@ -207,19 +209,6 @@ public class Mirror {
         Future<List<OwnedEntry>> entries = ownedEntries(client, domain, keys, source, target);
         Future<List<Record>> rows = from.getAll(client, keys);
         return inOrder(entries, rows).map(v -> new SourceRead(entries.result(), rows.result()));
-    }
-
-    /**
-     * Waits for statements sent together on one connection, and fails with the first that failed,
-     * in the order they were sent: those after it failed only because the transaction had.
-     */
-    private static Future<Void> inOrder(Future<?>... sent) {
-        return Future.join(List.of(sent)).<Void>mapEmpty().recover(e -> {
-            for (Future<?> f : sent) {
-                if (f.failed()) return Future.failedFuture(f.cause());
-            }
-            return Future.failedFuture(e);
-        });
     }
 
     /** Writes the records into the target: those it did not hold by plain insert, in a bulk copy that knows which. */
