@@ -11,8 +11,8 @@ import java.util.List;
  * {@code COMMIT} right behind the last ones. PostgreSQL runs a connection's statements in the order
  * sent, and a {@code COMMIT} that follows a failed statement ends the transaction with a rollback,
  * so nothing after a failure is committed; the caller reports the statement that failed. Two round
- * trips fewer than a transaction that awaits each step, for work that runs many short
- * transactions one after the other (a copy's groups of keys).
+ * trips fewer than a transaction that awaits each step: for a copy's groups of keys, one short
+ * transaction after the other, and for a create that claims an idempotency key.
  */
 public final class Pipelined {
     private Pipelined() {}

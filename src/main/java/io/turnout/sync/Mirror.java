@@ -161,17 +161,17 @@ public class Mirror {
         String[] names = keys.stream().map(k -> domain.name() + ":" + domain.keyText(k)).toArray(String[]::new);
         List<Long> applied = new ArrayList<>();
         return Pipelined.transaction(to.database().work(), (tx, begun) -> {
+                    SqlConnection c = tx.connection();
                     // in one database the source is read on the same connection: a lock is never held
                     // while waiting for a second connection from the pool other syncs need too
-                    SqlClient sourceClient = from.database().equals(to.database()) ? tx.connection() : from.database().work();
+                    SqlClient sourceClient = from.database().equals(to.database()) ? c : from.database().work();
                     // the key locks are sent right behind BEGIN and the fence's statement, on the same connection:
                     // one round trip for all, and PostgreSQL still takes them after the fence, in that order
-                    Future<?> relaxed = bulk.relaxed() ? tx.connection().query("SET LOCAL synchronous_commit TO off").execute()
-                            : Future.succeededFuture();
-                    Future<Void> entered = entering == null ? Future.succeededFuture() : StoreFence.enter(tx.connection(), domain, entering);
+                    Future<?> relaxed = bulk.relaxed() ? c.query("SET LOCAL synchronous_commit TO off").execute() : Future.succeededFuture();
+                    Future<Void> entered = entering == null ? Future.succeededFuture() : StoreFence.enter(c, domain, entering);
                     // taken in hash order, so two copies of overlapping keys never deadlock; one count comes
                     // back rather than a row of type void per key, which the driver has no decoder for
-                    Future<?> locked = tx.connection().preparedQuery("SELECT count(*) FROM (SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT "
+                    Future<?> locked = c.preparedQuery("SELECT count(*) FROM (SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT "
                                     + "hashtextextended(n, 0) AS h FROM unnest($1::text[]) AS n) AS l ORDER BY h) AS taken")
                             .execute(Tuple.of(names));
                     // a refusal by the fence is the failure to report, not the aborted transaction the locks then met
@@ -183,10 +183,10 @@ public class Mirror {
                                 List<Object> gone = keys.stream().filter(k -> !found.contains(k)).toList();
                                 // the target's writes go out together, the commit right behind them when no
                                 // entry is to be applied after them; PostgreSQL runs them in the order sent
-                                Future<Void> put = put(tx.connection(), to, read.rows(), domain, source, bulk);
-                                Future<Void> deleted = to.deleteAll(tx.connection(), gone);
+                                Future<Void> put = put(c, to, read.rows(), domain, source, bulk);
+                                Future<Void> deleted = to.deleteAll(c, gone);
                                 Future<Void> written = read.entries().isEmpty() ? inOrder(put, deleted, tx.commit())
-                                        : inOrder(put, deleted).compose(v -> applyOwned(tx.connection(), domain, read.entries(), found, target, applied))
+                                        : inOrder(put, deleted).compose(v -> applyOwned(c, domain, read.entries(), found, target, applied))
                                                 .compose(v -> tx.commit());
                                 return written.map(read.rows().size());
                             });
