@@ -19,9 +19,10 @@ import java.time.format.DateTimeFormatter;
 /**
  * The anchor of the data-path benchmark: the fastest shape a Java HTTP-to-PostgreSQL path takes
  * (TechEmpower's top Vert.x/Quarkus reactive entries). One event loop per core, each with one
- * pipelined PostgreSQL connection and cached prepared statements; one prepared SELECT by key and
- * one prepared INSERT ... RETURNING of the same row and columns Turnout serves for connections at
- * legacy, their JSON written straight into the response. No validation, no routing by stage, no
+ * pipelined PostgreSQL connection and cached prepared statements; one prepared SELECT by key, one
+ * prepared INSERT ... RETURNING and one prepared UPDATE ... RETURNING of a status by key, of the same
+ * row and columns Turnout serves for connections at legacy, their JSON written straight into the
+ * response. No validation, no routing by stage, no
  * metrics, no authentication: what is left is the floor Turnout's ratios are measured against.
  * With {@code consolidated} as a third argument, its connections send the statements an event loop
  * queues in one pass in one write, as Turnout's pipelined reads do (Netty's FlushConsolidationHandler):
@@ -33,6 +34,8 @@ public class Anchor extends AbstractVerticle {
     private static final String SELECT = "SELECT id, user_id, connected_user_id, status, created_at FROM user_connections WHERE id = $1";
     private static final String INSERT = "INSERT INTO user_connections (user_id, connected_user_id, status) VALUES ($1, $2, $3) "
             + "RETURNING id, user_id, connected_user_id, status, created_at";
+    private static final String UPDATE = "UPDATE user_connections SET status = $2 WHERE id = $1 "
+            + "RETURNING id, user_id, connected_user_id, status, created_at";
 
     private final int httpPort;
     private final int pgPort;
@@ -40,6 +43,7 @@ public class Anchor extends AbstractVerticle {
     private SqlClient pg;
     private PreparedQuery<RowSet<Row>> select;
     private PreparedQuery<RowSet<Row>> insert;
+    private PreparedQuery<RowSet<Row>> update;
 
     Anchor(int httpPort, int pgPort, boolean consolidated) {
         this.consolidated = consolidated;
@@ -71,6 +75,7 @@ public class Anchor extends AbstractVerticle {
         pg = builder.build();
         select = pg.preparedQuery(SELECT);
         insert = pg.preparedQuery(INSERT);
+        update = pg.preparedQuery(UPDATE);
         vertx.createHttpServer(new HttpServerOptions().setTcpNoDelay(true).setTcpFastOpen(true))
                 .requestHandler(this::handle)
                 .listen(httpPort)
@@ -80,7 +85,8 @@ public class Anchor extends AbstractVerticle {
 
     private void handle(HttpServerRequest req) {
         String path = req.path();
-        if (req.method().name().equals("GET") && path.startsWith("/db/")) {
+        String method = req.method().name();
+        if ((method.equals("GET") || method.equals("PATCH")) && path.startsWith("/db/")) {
             long id;
             try {
                 id = Long.parseLong(path.substring(4));
@@ -88,16 +94,12 @@ public class Anchor extends AbstractVerticle {
                 req.response().setStatusCode(400).end();
                 return;
             }
-            select.execute(Tuple.of(id)).onComplete(ar -> {
-                if (ar.failed()) {
-                    req.response().setStatusCode(500).end();
-                } else if (ar.result().size() == 0) {
-                    req.response().setStatusCode(404).end();
-                } else {
-                    json(req.response(), 200, ar.result().iterator().next());
-                }
-            });
-        } else if (req.method().name().equals("POST") && path.equals("/db")) {
+            if (method.equals("GET")) {
+                select.execute(Tuple.of(id)).onComplete(ar -> one(req, ar));
+            } else {
+                req.body().onSuccess(body -> update.execute(Tuple.of(id, body.toJsonObject().getString("status"))).onComplete(ar -> one(req, ar)));
+            }
+        } else if (method.equals("POST") && path.equals("/db")) {
             req.body().onSuccess(body -> {
                 JsonObject in = body.toJsonObject();
                 insert.execute(Tuple.of(in.getLong("user_id"), in.getLong("connected_user_id"), in.getString("status", "pending")))
@@ -108,6 +110,17 @@ public class Anchor extends AbstractVerticle {
             });
         } else {
             req.response().setStatusCode(404).end();
+        }
+    }
+
+    /** Answers with the one row a statement by key returned, 404 when it returned none. */
+    private static void one(HttpServerRequest req, io.vertx.core.AsyncResult<RowSet<Row>> ar) {
+        if (ar.failed()) {
+            req.response().setStatusCode(500).end();
+        } else if (ar.result().size() == 0) {
+            req.response().setStatusCode(404).end();
+        } else {
+            json(req.response(), 200, ar.result().iterator().next());
         }
     }
 

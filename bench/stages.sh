@@ -1,7 +1,11 @@
-# Sourced by bench/data-path, bench/stage-switch and bench/mismatch-storm: the tools they need, a
-# Turnout started and stopped on the embedded default with given JVM options, reads by key, its
-# counters, and the stage and backfill set-up they share. The caller sets $work, the TURNOUT_* and
-# QUARKUS_* ports and sources bench/keys.sh first.
+# Sourced by bench/data-path, bench/stage-switch, bench/mismatch-storm and bench/idempotent-writes:
+# the tools they need, a Turnout started and stopped on the embedded default with given JVM options,
+# wrk runs, reads by key, its counters, and the stage and backfill set-up they share. The caller
+# sets $work, the TURNOUT_* and QUARKUS_* ports and sources bench/keys.sh first.
+
+# a failed command inside $(...) fails the substitution too, so a failed run stops the benchmark
+# wherever its figures are taken with an assignment
+shopt -s inherit_errexit
 
 # Installs each tool from Debian's packages when running as root, or stops naming it.
 need() { # script tool:package...
@@ -30,13 +34,24 @@ start_turnout() { # jvm-options
   echo "Turnout was not ready within 60 s; see $work/turnout.log" >&2; exit 1
 }
 
+# One closed-loop wrk run of a script under bench/wrk against a local port, with its latency
+# distribution; prints wrk's output, and appends it to $work/wrk.log under the label. A run with
+# non-2xx answers or socket errors fails. Take its output with an assignment, out=$(wrk_run ...):
+# that is what makes its failure stop the caller (a read fed by "<<< $(...)" or "< <(...)" goes on).
+wrk_run() { # label port path authorization script connections seconds [threads]
+  local out failed=0
+  out=$(WRK_PATH=$3 WRK_AUTH=$4 wrk -t"${8:-2}" -c"$6" -d"$7s" --latency -s "bench/wrk/$5.lua" "http://localhost:$2" 2>&1) || failed=1
+  echo "== $1" >> "$work/wrk.log"
+  echo "$out" >> "$work/wrk.log"
+  if [ $failed = 1 ] || echo "$out" | grep -qE "Non-2xx|Socket errors"; then echo "$1: errors, see $work/wrk.log" >&2; exit 1; fi
+  echo "$out"
+}
+
 # Reads by key of connections for that many seconds (wrk closed loop, 16 connections, random keys
 # 1..10,000); prints the reads per second. A run with non-2xx answers or socket errors fails.
 reads() { # seconds
   local out
-  out=$(WRK_PATH=/data/connections/ WRK_AUTH="Bearer $TURNOUT_BENCH_KEY" wrk -t2 -c16 -d"$1s" -s bench/wrk/read.lua "http://localhost:$QUARKUS_HTTP_PORT" 2>&1)
-  echo "$out" >> "$work/wrk.log"
-  if echo "$out" | grep -qE "Non-2xx|Socket errors"; then echo "reads: errors, see $work/wrk.log" >&2; exit 1; fi
+  out=$(wrk_run "reads c16" "$QUARKUS_HTTP_PORT" /data/connections/ "Bearer $TURNOUT_BENCH_KEY" read 16 "$1")
   echo "$out" | awk '/Requests\/sec/ {printf "%.0f\n", $2}'
 }
 
