@@ -116,6 +116,33 @@ class OutboxFaultTest {
                         (Object) created.toArray(new Long[0])));
     }
 
+    /**
+     * A delete at dual_write in one database is one transaction over both stores. When the second
+     * delete fails, the transaction (the first delete with it) is rolled back, and the delete runs
+     * again on the legacy store alone with the key queued: had the first delete been kept, the
+     * second attempt would find nothing, answer 404 and queue nothing, and the new store would keep
+     * the record for good.
+     */
+    @Test
+    void deleteWithTheNewTableGoneInOneDatabaseQueuesTheKey() {
+        Flags.stage("connections", Stage.DUAL_WRITE);
+        long id = given().contentType(ContentType.JSON).body(Map.of("user_id", 778, "connected_user_id", 1, "status", "pending"))
+                .post("/data/connections").jsonPath().getLong("id");
+        assertThat(sql.count("main", "SELECT count(*) FROM company_connections WHERE id = $1", id)).isEqualTo(1);
+        sql.exec("main", "ALTER TABLE company_connections RENAME TO company_connections_away");
+        try {
+            assertThat(given().delete("/data/connections/" + id).statusCode()).isEqualTo(204);
+            assertThat(sql.count("main", "SELECT count(*) FROM user_connections WHERE id = $1", id)).isZero();
+            assertThat(sql.count("main", "SELECT count(*) FROM turnout_outbox WHERE domain = 'connections' AND record_key = $1",
+                    Long.toString(id))).isEqualTo(1);
+            assertThat(sql.count("main", "SELECT count(*) FROM company_connections_away WHERE id = $1", id)).isEqualTo(1);
+        } finally {
+            sql.exec("main", "ALTER TABLE company_connections_away RENAME TO company_connections");
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> sql.outbox("connections") == 0);
+        assertThat(sql.count("main", "SELECT count(*) FROM company_connections WHERE id = $1", id)).isZero();
+    }
+
     @Test
     void authoritativeStoreDownFailsTheClientAndLeavesNoTrace() {
         Flags.stage("messages", Stage.LIVE);
