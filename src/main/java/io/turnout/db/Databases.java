@@ -206,12 +206,16 @@ public class Databases {
 
     /**
      * A pool whose connections carry their bounds from the moment they open: statement, lock and
-     * idle-in-transaction timeouts, and server-side TCP keepalive, as startup parameters.
+     * idle-in-transaction timeouts, and server-side TCP keepalive, as startup parameters. Their
+     * flushes are consolidated as the reads' are: the statements a pipelined transaction sends
+     * together ({@link Pipelined}: BEGIN with its first statements, the last ones with COMMIT) go
+     * out in one write rather than one each.
      */
     private static Pool pool(String name, PgConnectOptions base, int size, int waitQueue, Duration connectionWait,
             Duration statement, Duration lock, TimeoutsConfig t, Vertx vertx) {
         return PgBuilder.pool().with(poolOptions(name, size, waitQueue, connectionWait))
-                .connectingTo(bounded(name, base, statement, lock, t)).using(vertx).build();
+                .connectingTo(bounded(name, base, statement, lock, t)).withConnectHandler(Databases::consolidateFlushes)
+                .using(vertx).build();
     }
 
     /**
