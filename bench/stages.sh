@@ -47,6 +47,14 @@ wrk_run() { # label port path authorization script connections seconds [threads]
   echo "$out"
 }
 
+# Reads a wrk_run's output on stdin; prints its requests per second, p50 and p99 in milliseconds.
+wrk_figures() {
+  awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { rate = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
+    END { printf "%.0f %.3f %.3f\n", rate, p50, p99 }'
+}
+
 # Reads by key of connections for that many seconds (wrk closed loop, 16 connections, random keys
 # 1..10,000); prints the reads per second. A run with non-2xx answers or socket errors fails.
 reads() { # seconds
