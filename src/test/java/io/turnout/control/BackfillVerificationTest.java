@@ -500,22 +500,43 @@ class BackfillVerificationTest {
     /**
      * A new table analyzed while still empty has statistics that say so, and statements planned by
      * them scan it whole (the reference check of each copied reply among them); the backfill brings
-     * the target's statistics up to date as it grows.
+     * the target's statistics up to date as it grows, from small samples, and analyzes the
+     * finished table at the server's statistics target.
      */
     @Test
-    void aBackfillKeepsTheTargetsStatisticsCurrentAsItGrows() {
-        sql.exec("messages", "VACUUM ANALYZE messages");
-        assertThat(sql.count("messages", "SELECT reltuples::bigint FROM pg_class WHERE oid = 'messages'::regclass")).isZero();
-        java.time.OffsetDateTime before = (java.time.OffsetDateTime) sql.row("messages", "SELECT clock_timestamp() AS now").get("now");
-        Flags.stage("messages", Stage.DUAL_WRITE);
-        startBackfill("messages", "{\"chunkSize\":5000}");
-        long copied = awaitBackfillDone("messages").getLong("rowsCopied");
+    void aBackfillKeepsTheTargetsStatisticsCurrentAsItGrows() throws Exception {
+        // only the backfill analyzes the table during this test
+        sql.exec("messages", "ALTER TABLE messages SET (autovacuum_enabled = off)");
+        try {
+            sql.exec("messages", "VACUUM ANALYZE messages");
+            assertThat(sql.count("messages", "SELECT reltuples::bigint FROM pg_class WHERE oid = 'messages'::regclass")).isZero();
+            java.time.OffsetDateTime before = (java.time.OffsetDateTime) sql.row("messages", "SELECT clock_timestamp() AS now").get("now");
+            Flags.stage("messages", Stage.DUAL_WRITE);
+            startBackfill("messages", "{\"chunkSize\":5000}");
+            long copied = awaitBackfillDone("messages").getLong("rowsCopied");
 
-        Map<String, Object> stats = sql.row("messages", "SELECT s.last_analyze, c.reltuples::bigint AS tuples FROM pg_stat_user_tables s "
-                + "JOIN pg_class c ON c.oid = s.relid WHERE s.relid = 'messages'::regclass");
-        assertThat((java.time.OffsetDateTime) stats.get("last_analyze")).as("analyzed by the backfill").isAfter(before);
-        // analyzed each time the rows copied doubled: the last time, at more than half of them
-        assertThat(((Number) stats.get("tuples")).longValue()).isGreaterThan(copied / 2);
+            Map<String, Object> stats = sql.row("messages", "SELECT s.last_analyze, c.reltuples::bigint AS tuples FROM pg_stat_user_tables s "
+                    + "JOIN pg_class c ON c.oid = s.relid WHERE s.relid = 'messages'::regclass");
+            assertThat((java.time.OffsetDateTime) stats.get("last_analyze")).as("analyzed by the backfill").isAfter(before);
+            // analyzed each time the rows copied doubled: the last time, at more than half of them
+            assertThat(((Number) stats.get("tuples")).longValue()).isGreaterThan(copied / 2);
+            // and once done, at the server's target (100): a histogram of the keys in 100 buckets, not the copy's 10
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(histogramBounds("messages", "messages", "id"))
+                    .as("bounds of the key's histogram").isEqualTo(101));
+            assertThat(sql.count("messages", "SELECT reltuples::bigint FROM pg_class WHERE oid = 'messages'::regclass")).isEqualTo(copied);
+
+            // the analyses of a growing target sample 3,000 rows: 10 buckets
+            io.turnout.store.Store target = domains.find("messages").orElseThrow().store(io.turnout.domain.Side.NEW);
+            join(target.analyze(target.database().work(), 10));
+            assertThat(histogramBounds("messages", "messages", "id")).isEqualTo(11);
+        } finally {
+            sql.exec("messages", "ALTER TABLE messages RESET (autovacuum_enabled)");
+        }
+    }
+
+    private long histogramBounds(String db, String table, String column) {
+        return sql.count(db, "SELECT coalesce(array_length(histogram_bounds::text::text[], 1), 0) FROM pg_stats "
+                + "WHERE tablename = $1 AND attname = $2", table, column);
     }
 
     @Test
