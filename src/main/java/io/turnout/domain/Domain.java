@@ -174,7 +174,7 @@ public record Domain(String name, String flag, Field key, List<Field> fields, Or
         return Set.of();
     }
 
-    /** The key as text, for the outbox and lock names. */
+    /** The key as text, for the outbox and the backfill's records; {@link io.turnout.store.KeyLock} names a key's lock the same way. */
     public String keyText(Object key) {
         return String.valueOf(key);
     }

@@ -93,6 +93,10 @@ public class Domains {
             problems.add("key '" + cfg.key() + "' is not a declared field");
             return null;
         }
+        if (!key.get().type().keyable()) {
+            problems.add("key '" + cfg.key() + "' is of type " + key.get().type().lower() + "; a key must be an integer, a uuid or a string");
+            return null;
+        }
         fields.sort(Comparator.comparing((Field f) -> !f.name().equals(cfg.key())).thenComparing(Field::name));
         if (cfg.shadowSampleRate() < 0 || cfg.shadowSampleRate() > 1) {
             problems.add("shadow-sample-rate must be between 0 and 1");

@@ -43,6 +43,15 @@ public enum FieldType {
         return sqlType;
     }
 
+    /**
+     * Whether a key may be of this type: one whose text Turnout and PostgreSQL write alike, as the
+     * key's lock is named by both (io.turnout.store.KeyLock) and the outbox and the backfill keep
+     * keys as text. A timestamp or a JSON value is written differently by each.
+     */
+    public boolean keyable() {
+        return this == INTEGER || this == UUID || this == STRING;
+    }
+
     public static FieldType of(String name) {
         return valueOf(name.trim().toUpperCase(Locale.ROOT));
     }

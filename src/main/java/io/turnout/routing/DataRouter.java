@@ -331,8 +331,7 @@ public class DataRouter {
      */
     private static Future<Void> mirrorInTransaction(Domain domain, SqlClient tx, Side first, Side second, Outcome out) {
         Store target = domain.store(second);
-        return tx.preparedQuery("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .execute(io.vertx.sqlclient.Tuple.of(domain.name() + ":" + domain.keyText(out.key())))
+        return io.turnout.store.KeyLock.take(tx, domain.name(), out.key())
                 .compose(v -> out.state() == null ? target.deleteAll(tx, List.of(out.key()))
                         : target.putAll(tx, List.of(out.state()), domain.copiedFrom(first)));
     }

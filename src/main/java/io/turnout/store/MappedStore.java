@@ -310,8 +310,8 @@ public final class MappedStore extends KeyedRelation {
     private Future<Void> lock(SqlClient tx, Guard guard, Object keyValue) {
         List<Object> params = new ArrayList<>();
         String entered = guard.condition(params);
-        params.add(guard.domain() + ":" + keyValue);
-        return tx.preparedQuery("SELECT " + entered + ", pg_advisory_xact_lock(hashtextextended($" + params.size() + ", 0))")
+        params.add(KeyLock.name(guard.domain(), keyValue));
+        return tx.preparedQuery("SELECT " + entered + ", " + KeyLock.takeSql("$" + params.size()))
                 .execute(Tuple.from(params)).mapEmpty();
     }
 

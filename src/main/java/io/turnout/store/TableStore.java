@@ -290,7 +290,7 @@ public final class TableStore extends KeyedRelation {
             return Pipelined.transaction(pool, (tx, begun) -> {
                 SqlConnection c = tx.connection();
                 Future<Void> entered = guard.enter(c);
-                Future<?> locked = lockKey(c, mirror, keyValue);
+                Future<Void> locked = KeyLock.take(c, mirror.domain(), keyValue);
                 Future<RowSet<Row>> deleted = c.preparedQuery(deleteSql).execute(Tuple.of(keyValue));
                 return Pipelined.inOrder(begun, entered, locked, deleted).compose(v -> {
                     boolean changed = deleted.result().rowCount() > 0;
@@ -300,16 +300,11 @@ public final class TableStore extends KeyedRelation {
             });
         }
         return guard.enter(client)
-                .compose(g -> lockKey(client, mirror, keyValue))
+                .compose(g -> KeyLock.take(client, mirror.domain(), keyValue))
                 .compose(v -> client.preparedQuery(deleteSql).execute(Tuple.of(keyValue)))
                 .compose(rows -> rows.rowCount() == 0
                         ? Future.succeededFuture(new Written(null, false, null))
                         : target.deleteAll(client, List.of(keyValue)).map(new Written(null, true, null)));
-    }
-
-    /** The key's transaction-scoped lock that copies of the key take too (see io.turnout.sync.Mirror). */
-    private static Future<RowSet<Row>> lockKey(SqlClient tx, MirrorNote mirror, Object keyValue) {
-        return tx.preparedQuery("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").execute(Tuple.of(mirror.domain() + ":" + keyValue));
     }
 
     /**
@@ -341,9 +336,8 @@ public final class TableStore extends KeyedRelation {
             params.add(note.owned());
         } else if (companion instanceof MirrorNote mirror) {
             TableStore target = (TableStore) mirror.target();
-            params.add(mirror.domain() + ":");
-            sql = "WITH w AS (" + sql + "), l AS (SELECT pg_advisory_xact_lock(hashtextextended($" + params.size()
-                    + " || " + keyText + ", 0)) FROM w), m AS ("
+            params.add(KeyLock.prefix(mirror.domain()));
+            sql = "WITH w AS (" + sql + "), l AS (SELECT " + KeyLock.takeSql("$" + params.size() + " || " + keyText) + " FROM w), m AS ("
                     + (returnsRecord ? target.putFrom("w", "l", mirror.copied(), mirror.owned(), params)
                             : target.deleteFrom("w", "l", key.field().name()))
                     + ") SELECT w.* FROM w";

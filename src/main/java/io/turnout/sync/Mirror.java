@@ -158,7 +158,7 @@ public class Mirror {
         if (keys.isEmpty()) return Future.succeededFuture(0);
         Store from = domain.store(source);
         Store to = domain.store(target);
-        String[] names = keys.stream().map(k -> domain.name() + ":" + domain.keyText(k)).toArray(String[]::new);
+        String[] names = keys.stream().map(k -> io.turnout.store.KeyLock.name(domain.name(), k)).toArray(String[]::new);
         List<Long> applied = new ArrayList<>();
         return Pipelined.transaction(to.database().work(), (tx, begun) -> {
                     SqlConnection c = tx.connection();
@@ -172,7 +172,7 @@ public class Mirror {
                     // taken in hash order, so two copies of overlapping keys never deadlock; one count comes
                     // back rather than a row of type void per key, which the driver has no decoder for
                     Future<?> locked = c.preparedQuery("SELECT count(*) FROM (SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT "
-                                    + "hashtextextended(n, 0) AS h FROM unnest($1::text[]) AS n) AS l ORDER BY h) AS taken")
+                                    + io.turnout.store.KeyLock.idSql("n") + " AS h FROM unnest($1::text[]) AS n) AS l ORDER BY h) AS taken")
                             .execute(Tuple.of(names));
                     // a refusal by the fence is the failure to report, not the aborted transaction the locks then met
                     return inOrder(begun, relaxed, entered, locked)

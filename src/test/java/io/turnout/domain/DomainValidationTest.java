@@ -61,6 +61,11 @@ class DomainValidationTest {
         p.put("turnout.domains.things.key", "uuid");
         assertThat(problems(p)).containsExactly("domain 'things': key 'uuid' is not a declared field");
 
+        // the key's lock is named in Java and in SQL, which write a timestamp differently
+        p = valid();
+        p.put("turnout.domains.things.fields.id.type", "timestamp");
+        assertThat(problems(p)).containsExactly("domain 'things': key 'id' is of type timestamp; a key must be an integer, a uuid or a string");
+
         p = valid();
         p.put("turnout.domains.things.fields.name.type", "text");
         assertThat(problems(p)).singleElement().asString().contains("domain 'things'").contains("unknown type 'text'");
