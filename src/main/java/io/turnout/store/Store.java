@@ -123,7 +123,10 @@ public interface Store extends Origin {
     /** Rows in each table the store spans, by table name, in order. */
     Future<Map<String, Long>> tableCounts(SqlClient client);
 
-    /** The tables this store keeps its records in, as configured (schema-qualified where they are). */
+    /**
+     * The tables this store keeps its records in, as configured (schema-qualified where they are);
+     * the first holds one row per record.
+     */
     List<String> tables();
 
     /** Deletes every record with one of these keys. */

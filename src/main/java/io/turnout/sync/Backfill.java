@@ -197,17 +197,24 @@ public class Backfill {
                 return insert(domain, direction, "blocked", reason, chunk, rowsPerSecond, 0)
                         .compose(run -> Future.failedFuture(new Refused("Backfill held: " + reason, true)));
             }
+            // each store's rows before the run, for the audit; the source's first table holds one row per
+            // record, so its count is the run's estimate, and the source is not counted twice
             Store source = domain.store(direction.source);
-            return source.count(source.database().work())
-                    .compose(total -> insert(domain, direction, "running", null, chunk, rowsPerSecond, total));
-        }).onSuccess(run -> {
+            return tableCounts(domain).otherwise(Map.of()).compose(before -> {
+                Long records = before.getOrDefault(direction.source.label(), Map.of()).get(source.tables().get(0));
+                return (records != null ? Future.succeededFuture(records) : source.count(source.database().work()))
+                        .compose(total -> insert(domain, direction, "running", null, chunk, rowsPerSecond, total))
+                        .map(run -> Map.entry(run, before));
+            });
+        }).map(started -> {
+            Run run = started.getKey();
             LOG.infof("Domain %s: %s backfill started (run %d, about %d rows, chunks of %d)", domain.name(),
                     direction.label(), run.id(), run.estimatedRows(), run.chunkSize());
-            tableCounts(domain).otherwise(Map.of()).onSuccess(counts -> audit.record(domain.name(), "backfill-started",
-                    actor, null, null, direction.label() + " backfill",
+            audit.record(domain.name(), "backfill-started", actor, null, null, direction.label() + " backfill",
                     Map.of("run", run.id(), "direction", direction.label(), "estimatedRows", run.estimatedRows(), "chunkSize", run.chunkSize(),
-                            "tablesBefore", counts)));
+                            "tablesBefore", started.getValue()));
             workers.forEach(Worker::wake);
+            return run;
         });
     }
 

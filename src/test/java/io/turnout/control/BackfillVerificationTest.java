@@ -183,6 +183,24 @@ class BackfillVerificationTest {
     }
 
     /**
+     * The stores are counted once before a run starts, for the audit, and the run's estimate is the
+     * source's count among them: both are taken before any chunk is copied.
+     */
+    @Test
+    void aBackfillsEstimateIsTheSourcesRowsTheAuditRecordsBeforeTheRun() {
+        Flags.stage("connections", Stage.DUAL_WRITE);
+        long legacy = legacyCount("connections");
+        JsonPath started = startBackfill("connections", "{\"chunkSize\":10000}");
+        long run = started.getLong("run");
+        assertThat(started.getLong("estimatedRows")).isEqualTo(legacy);
+        awaitBackfillDone("connections");
+        Map<String, Object> before = sql.row("main", "SELECT (detail->'tablesBefore'->'legacy'->>'user_connections')::bigint AS legacy, "
+                + "(detail->'tablesBefore'->'new'->>'company_connections')::bigint AS target, (detail->>'estimatedRows')::bigint AS estimate "
+                + "FROM turnout_audit WHERE domain = 'connections' AND action = 'backfill-started' AND (detail->>'run')::bigint = $1", run);
+        assertThat(before).containsEntry("legacy", legacy).containsEntry("target", 0L).containsEntry("estimate", legacy);
+    }
+
+    /**
      * A client write that holds a legacy row when a one-database copy of its range begins, and puts
      * the row into the new store as it commits. The range held no record of the new store, so the
      * copy inserts; its insert meets that row (a unique violation) and the range is merged instead,
