@@ -128,6 +128,9 @@ public class BackfillBench {
         System.out.printf("  seconds a round: baseline INSERT ... SELECT %s; Turnout one database %s%n", list(baselineCopy), list(oneDb));
         System.out.printf("  seconds a round: baseline COPY pipe %s; Turnout two databases %s%n", list(baselinePipe), list(twoDb));
         System.out.printf("  seconds a round: baseline checksum scan %s; Turnout verification %s%n", list(baselineScan), list(verification));
+        // each round's baseline ran right before Turnout's: the ratio within a round leaves out what the machine did between rounds
+        System.out.printf("  ratio within each round: one database %s; verification %s%n", list(ratios(baselineCopy, oneDb)),
+                list(ratios(baselineScan, verification)));
         System.out.printf("baseline INSERT INTO new SELECT ... FROM legacy   %10.0f rows/s  (%.2f s)%n", rows / median(baselineCopy), median(baselineCopy));
         System.out.printf("Turnout backfill, one database (connections)     %10.0f rows/s  (%.2f s)  = %.2fx baseline (aim: at least 0.7x)%n",
                 rows / median(oneDb), median(oneDb), median(baselineCopy) / median(oneDb));
@@ -238,6 +241,13 @@ public class BackfillBench {
 
     static long count(Pool pool, String sql) throws Exception {
         return pool.query(sql).execute().toCompletionStage().toCompletableFuture().get().iterator().next().getLong(0);
+    }
+
+    /** Each round's baseline time over Turnout's: Turnout's speed as a share of the baseline's in that round. */
+    static double[] ratios(double[] baseline, double[] turnout) {
+        double[] out = new double[baseline.length];
+        for (int i = 0; i < out.length; i++) out[i] = baseline[i] / turnout[i];
+        return out;
     }
 
     /** The middle value; of an even number, the mean of the two middle ones. */
