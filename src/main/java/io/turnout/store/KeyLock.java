@@ -13,7 +13,10 @@ public final class KeyLock {
     private KeyLock() {
     }
 
-    /** The lock's name: the domain, a colon, and the key as text ({@code String.valueOf}, which is also how PostgreSQL writes it). */
+    /**
+     * The lock's name: the domain, a colon, and the key as text ({@code String.valueOf}, which for
+     * every type a key may have, see FieldType.keyable, is also how PostgreSQL writes it).
+     */
     public static String name(String domain, Object key) {
         return prefix(domain) + key;
     }

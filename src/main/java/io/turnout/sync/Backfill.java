@@ -519,10 +519,7 @@ public class Backfill {
                         for (Row r : rows) {
                             Run done = remember(run(r));
                             analyzeAt.remove(done.id());
-                            Store target = domain.store(run.direction().target);
-                            target.analyze(target.database().work(), null).onFailure(e -> LOG.warnf(
-                                    "Domain %s: the %s store's statistics were not brought up to date after the backfill: %s",
-                                    domain.name(), run.direction().target.label(), e.getMessage()));
+                            analyze(domain, run, null, "after");
                             tableCounts(domain).otherwise(Map.of()).onSuccess(counts -> audit.record(domain.name(), "backfill-done",
                                     io.turnout.control.Audit.TURNOUT, null, null, run.direction().label() + " backfill",
                                     Map.of("run", done.id(), "direction", done.direction().label(), "rowsCopied", done.rowsCopied(),
@@ -652,10 +649,15 @@ public class Backfill {
             return run.rowsCopied() * 2;
         });
         if (!due[0]) return;
+        analyze(domain, run, ANALYZE_STATISTICS_TARGET, "during");
+    }
+
+    /** Analyzes the run's target at {@code statisticsTarget} (null: the server's); a failure is a warning, and the run goes on. */
+    private void analyze(Domain domain, Run run, Integer statisticsTarget, String when) {
         Store target = domain.store(run.direction().target);
-        target.analyze(target.database().work(), ANALYZE_STATISTICS_TARGET)
-                .onFailure(e -> LOG.warnf("Domain %s: the %s store's statistics were not brought up to date during the backfill: %s",
-                        domain.name(), run.direction().target.label(), e.getMessage()));
+        target.analyze(target.database().work(), statisticsTarget)
+                .onFailure(e -> LOG.warnf("Domain %s: the %s store's statistics were not brought up to date %s the backfill: %s",
+                        domain.name(), run.direction().target.label(), when, e.getMessage()));
     }
 
     /**
